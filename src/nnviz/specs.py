@@ -1,0 +1,66 @@
+"""The model table: every network the site trains, by name. Chapters refer to models by these names.
+
+Training defaults (Adam, lr 1e-3, batch 128, standardised input) follow DESIGN.md's measurements.
+Changing a row changes its cache key, so only that model is retrained.
+"""
+from dataclasses import asdict, dataclass, field
+
+INPUT = {"mnist": 784, "fashion": 784, "cifar10": 3072}
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    dataset: str                 # "mnist" | "fashion" | "cifar10"
+    hidden: tuple = ()           # hidden layer sizes; () = softmax regression
+    activation: str = "relu"     # relu | sigmoid | tanh
+    init: str = "he"             # he (N(0,1)*sqrt(2/fan_in)) | scaled (N(0,1)/sqrt(fan_in)) | normal (plain N(0,1))
+    l2: float = 0.0              # penalty (l2/2)*sum(W**2) on weights, not biases
+    optimizer: str = "adam"      # adam | sgd (with momentum)
+    lr: float = 1e-3
+    lr_decay: float = 1.0        # lr multiplied by this after every epoch
+    momentum: float = 0.9
+    epochs: int = 10
+    batch: int = 128
+    seed: int = 0
+    train_subset: int = 0        # >0: train on the first n training images only (overfitting demo)
+    curves: bool = False         # record test loss/accuracy after every epoch (costs a test pass per epoch)
+    note: str = ""               # one line on why this model exists
+
+    @property
+    def layers(self):
+        return [INPUT[self.dataset], *self.hidden, 10]
+
+    def as_dict(self):
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        d["layers"] = self.layers
+        return d
+
+
+SWEEP = (2, 3, 4, 5, 10, 30, 100)
+
+SPECS = [
+    Spec("mnist-softmax", "mnist", (), epochs=15, lr=2e-3, lr_decay=0.8, l2=1e-4,
+         note="no hidden layer: each output neuron is one weight template"),
+    Spec("mnist-h10", "mnist", (10,), epochs=15, lr=2e-3, lr_decay=0.85, note="one hidden layer of 10"),
+    Spec("mnist-h16x16", "mnist", (16, 16), epochs=15, lr=2e-3, lr_decay=0.85, note="the drawing network"),
+    Spec("mnist-h30", "mnist", (30,), epochs=15, lr=2e-3, lr_decay=0.85, note="Lego-blocks test"),
+    *[Spec(f"mnist-sweep-h{h}", "mnist", (h,), epochs=10, lr=2e-3, lr_decay=0.85, note="hidden-size sweep")
+      for h in SWEEP],
+    Spec("mnist-h30-normal", "mnist", (30,), activation="sigmoid", init="normal", l2=0.0, epochs=10,
+         note="plain N(0,1) init, no L2"),
+    Spec("mnist-h30-scaled-l2", "mnist", (30,), activation="sigmoid", init="scaled", l2=1e-3, epochs=10,
+         note="N(0,1)/sqrt(n) init with L2"),
+    Spec("mnist-h300-small", "mnist", (300,), train_subset=1000, epochs=60, curves=True,
+         note="300 hidden units on 1000 images, no L2: overfits"),
+    Spec("mnist-h300-small-l2", "mnist", (300,), train_subset=1000, epochs=60, curves=True, l2=3e-2,
+         note="the same with L2"),
+    Spec("mnist-h300-l2", "mnist", (300,), epochs=20, lr=1e-3, lr_decay=0.85, l2=1e-4, note="a bigger net, full data"),
+    Spec("fashion-softmax", "fashion", (), epochs=15, lr=2e-3, lr_decay=0.8, l2=1e-4),
+    Spec("fashion-h100", "fashion", (100,), epochs=15, lr=1e-3, lr_decay=0.85, l2=1e-4),
+    Spec("cifar-softmax", "cifar10", (), epochs=15, lr=1e-3, lr_decay=0.85, l2=1e-3),
+    Spec("cifar-h100", "cifar10", (100,), epochs=20, lr=1e-3, lr_decay=0.9, l2=1e-3),
+]
+
+BY_NAME = {s.name: s for s in SPECS}
