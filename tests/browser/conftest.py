@@ -1,0 +1,280 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright (PyPI), never a downloaded browser.
+
+Sites under test (the `site` fixture runs each browser test on both):
+  * "fixture": a minimal site built here in a session temp dir: the vendored runtime
+    (scripts/vendor_runtime.py), static/js/{nnviz,worker}.js, a randomly initialised
+    784-16-16-10 model saved as data/models/mnist-h16x16.npz, and one chapter-like page
+    en/demo.html with a [data-live-demo] holding a fallback <img>. Fast and independent of
+    training and rendering.
+  * "real": the built site, $NNVIZ_SITE or <repo>/site, on its first page with a live demo.
+    Missing site: skipped locally, a failure when $CI is set (CI must build before it tests).
+  Set NNVIZ_BROWSER_SITE=fixture or =real to run only one of them.
+
+Every page records every request its browser context makes (workers included); after each test
+all of them must have gone to 127.0.0.1. Chromium also resolves no other host, so a stray
+request fails instead of leaving the machine.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import shutil
+import struct
+import sys
+import threading
+import zlib
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+# What the pages must run under: no inline scripts, no eval; WebAssembly compiled by the runtime.
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+       "connect-src 'self'; img-src 'self' data:; style-src 'self'; font-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'")
+DEMO_MODEL = "mnist-h16x16"
+IN_CI = bool(os.environ.get("CI"))
+
+try:
+    import nnviz.forward  # noqa: F401
+except ImportError:  # running from a clone without `pip install -e .`
+    sys.path.insert(0, str(REPO / "src"))
+from nnviz import forward  # noqa: E402
+
+
+def missing(reason: str):
+    """Skip locally; fail under CI, where a missing prerequisite is a broken set-up."""
+    if IN_CI:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def load_vendor_module():
+    spec = importlib.util.spec_from_file_location("vendor_runtime", REPO / "scripts" / "vendor_runtime.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Site:
+    kind: str          # "fixture" or "real"
+    root: Path
+    demo_page: str     # path of a page with a [data-live-demo], relative to root
+
+    def model_path(self, name: str = DEMO_MODEL) -> Path:
+        return self.root / "data" / "models" / f"{name}.npz"
+
+
+# --------------------------------------------------------------------------- the fixture site
+
+def random_model(layers=(784, 16, 16, 10), seed=0, name=DEMO_MODEL) -> forward.Model:
+    """Untrained but realistic weights (N(0,1)/sqrt(n) init, MNIST-like standardisation)."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.standard_normal((m, n)) / np.sqrt(m) for m, n in zip(layers[:-1], layers[1:])]
+    biases = [0.1 * rng.standard_normal(n) for n in layers[1:]]
+    mean = rng.uniform(0.0, 0.3, layers[0])
+    std = rng.uniform(0.2, 0.45, layers[0])
+    spec = {"name": name, "dataset": "mnist", "layers": list(layers), "activation": "relu"}
+    return forward.Model(spec, weights, biases, mean, std)
+
+
+def png_bytes(width=28, height=28) -> bytes:
+    """A small valid grey PNG (a diagonal stroke), made without any imaging library."""
+    rows = b"".join(b"\x00" + bytes(255 if abs(x - y) < 3 else 0 for x in range(width))
+                    for y in range(height))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+FIXTURE_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="nnviz-root" content="../">
+<title>Runtime fixture</title>
+<link rel="stylesheet" href="../static/css/fixture.css">
+<script type="module" src="../static/js/nnviz.js"></script>
+</head>
+<body>
+<h1>What a network learns</h1>
+<p id="prose">This paragraph is the chapter text; it must stay readable without the runtime.</p>
+<progress data-runtime-progress max="1" value="0"></progress>
+<p data-runtime-status></p>
+<figure data-live-demo="draw" data-model="mnist-h16x16">
+  <img class="fallback" src="../figures/demo-draw.png" alt="A drawn digit and the network's answer" width="28" height="28">
+  <figcaption>Draw a digit.</figcaption>
+  <p class="runtime-note" data-runtime-status></p>
+</figure>
+</body>
+</html>
+"""
+
+FIXTURE_CSS = """[data-live-demo] .runtime-note { display: none; }
+[data-live-demo].runtime-failed .runtime-note { display: block; }
+"""
+
+
+def build_fixture_site(out: Path) -> Site:
+    load_vendor_module().vendor(out, REPO, progress=lambda *a: None)
+    js = out / "static" / "js"
+    js.mkdir(parents=True)
+    for name in ("nnviz.js", "worker.js"):
+        shutil.copyfile(REPO / "static" / "js" / name, js / name)
+    (out / "static" / "css").mkdir()
+    (out / "static" / "css" / "fixture.css").write_text(FIXTURE_CSS)
+    (out / "figures").mkdir()
+    (out / "figures" / "demo-draw.png").write_bytes(png_bytes())
+    models = out / "data" / "models"
+    models.mkdir(parents=True)
+    model = random_model()
+    models.joinpath(f"{DEMO_MODEL}.npz").write_bytes(forward.to_bytes(model))
+    (out / "data" / "models.json").write_text(json.dumps([
+        dict(model.spec, test_accuracy=None)], indent=1))
+    (out / "en").mkdir()
+    (out / "en" / "demo.html").write_text(FIXTURE_PAGE)
+    (out / "index.html").write_text('<!doctype html><title>fixture</title><a href="en/demo.html">demo</a>')
+    return Site("fixture", out, "en/demo.html")
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory) -> Site:
+    return build_fixture_site(tmp_path_factory.mktemp("fixture-site"))
+
+
+# --------------------------------------------------------------------------- the real site
+
+@pytest.fixture(scope="session")
+def site_dir() -> Path:
+    """The built site: $NNVIZ_SITE or <repo>/site."""
+    path = Path(os.environ.get("NNVIZ_SITE") or REPO / "site")
+    if not (path / "index.html").is_file():
+        missing(f"no built site at {path} (run `make site`, or set NNVIZ_SITE)")
+    return path
+
+
+def first_demo_page(root: Path) -> str | None:
+    for page in sorted(root.rglob("*.html")):
+        if "data-live-demo" in page.read_text(encoding="utf-8", errors="replace"):
+            return page.relative_to(root).as_posix()
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_site(site_dir) -> Site:
+    needed = ["runtime/pyodide/pyodide.js", "runtime/nnviz.zip", "static/js/nnviz.js",
+              "static/js/worker.js", f"data/models/{DEMO_MODEL}.npz"]
+    absent = [p for p in needed if not (site_dir / p).is_file()]
+    if absent:
+        missing(f"{site_dir} lacks {', '.join(absent)}")
+    page = first_demo_page(site_dir)
+    if page is None:
+        missing(f"no page in {site_dir} has a [data-live-demo]")
+    return Site("real", site_dir, page)
+
+
+def site_kinds():
+    choice = os.environ.get("NNVIZ_BROWSER_SITE", "").strip()
+    return [choice] if choice in ("fixture", "real") else ["fixture", "real"]
+
+
+@pytest.fixture(scope="session", params=site_kinds())
+def site(request) -> Site:
+    return request.getfixturevalue(f"{request.param}_site")
+
+
+# --------------------------------------------------------------------------- server and browser
+
+class Handler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
+                      ".wasm": "application/wasm", ".mjs": "text/javascript",
+                      ".js": "text/javascript", ".json": "application/json",
+                      ".npz": "application/octet-stream", ".zip": "application/zip",
+                      ".whl": "application/zip", ".svg": "image/svg+xml",
+                      ".woff2": "font/woff2", ".css": "text/css"}
+
+    def end_headers(self):
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@dataclass
+class Server:
+    url: str    # http://127.0.0.1:PORT/
+    site: Site
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    """Serve the site on 127.0.0.1 at a free port, in a thread, with real MIME types and CSP."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(site.root)))
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield Server(f"http://127.0.0.1:{httpd.server_address[1]}/", site)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        missing(f"{CHROMIUM} not found: run scripts/install_chromium.sh (Debian package chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("Playwright is not installed: pip install playwright==1.64.1 "
+                "(never `playwright install`: we drive Debian's chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def is_local(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "blob", "about"):
+        return True
+    return parsed.scheme in ("http", "https", "ws", "wss") and parsed.hostname == "127.0.0.1"
+
+
+def assert_all_local(urls):
+    stray = [u for u in urls if not is_local(u)]
+    assert urls, "no requests were recorded"
+    assert not stray, f"{len(stray)} request(s) left 127.0.0.1: {stray[:10]}"
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh context and page; page.requests lists every request URL (page and workers),
+    page.messages the console output and page errors. After the test all requests must be local."""
+    context = browser.new_context()
+    requests, messages = [], []
+    context.on("request", lambda r: requests.append(r.url))
+    pg = context.new_page()
+    pg.set_default_timeout(90_000)
+    pg.on("console", lambda m: messages.append(f"console.{m.type}: {m.text}"))
+    pg.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
+    pg.requests, pg.messages, pg.server = requests, messages, server
+    yield pg
+    context.close()
+    if requests:
+        assert_all_local(requests)
