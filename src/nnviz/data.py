@@ -358,7 +358,11 @@ def _extract_deb(deb: Path, target: Path) -> Path:
             raise DataError(f"{deb}: dpkg-deb -x failed (exit {r.returncode}): {_tail(r.stderr)}")
         if target.exists():
             shutil.rmtree(target)
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not target.is_dir():  # else a concurrent run put it there first: use theirs
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target / FASHION_SUBDIR
