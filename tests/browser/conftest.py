@@ -24,6 +24,7 @@ import shutil
 import struct
 import sys
 import threading
+import zipfile
 import zlib
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -107,6 +108,7 @@ FIXTURE_PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="nnviz-root" content="../">
 <title>Runtime fixture</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="../static/css/fixture.css">
 <script type="module" src="../static/js/nnviz.js"></script>
 </head>
@@ -124,13 +126,38 @@ FIXTURE_PAGE = """<!doctype html>
 </html>
 """
 
+# Added to the fixture's nnviz.zip as nnviz.demos.fixture_probe, to test nnviz.call on adapters.
+FIXTURE_ADAPTER = """import numpy as np
+from nnviz import forward
+
+def describe(model, pixels, extra):
+    x = np.asarray(pixels, dtype=np.float64)
+    return {"name": model.name, "layers": model.layers, "pixels": [x.size, float(x.mean())],
+            "extra": extra, "w1_row0": model.weights[0][0],
+            "argmax": np.argmax(forward.predict(model, x))}
+
+def boom():
+    return 1 / 0
+
+def _private():
+    return "hidden"
+"""
+
 FIXTURE_CSS = """[data-live-demo] .runtime-note { display: none; }
 [data-live-demo].runtime-failed .runtime-note { display: block; }
+.spacer { height: 4000px; }
 """
+
+# The same page with its demo far below the fold: the runtime must not load until it nears.
+FIXTURE_FAR_PAGE = FIXTURE_PAGE.replace('<figure data-live-demo', '<div class="spacer"></div>\n<figure data-live-demo')
 
 
 def build_fixture_site(out: Path) -> Site:
     load_vendor_module().vendor(out, REPO, progress=lambda *a: None)
+    with zipfile.ZipFile(out / "runtime" / "nnviz.zip", "a") as z:
+        if "nnviz/demos/__init__.py" not in z.namelist():
+            z.writestr("nnviz/demos/__init__.py", "")
+        z.writestr("nnviz/demos/fixture_probe.py", FIXTURE_ADAPTER)
     js = out / "static" / "js"
     js.mkdir(parents=True)
     for name in ("nnviz.js", "worker.js"):
@@ -147,8 +174,27 @@ def build_fixture_site(out: Path) -> Site:
         dict(model.spec, test_accuracy=None)], indent=1))
     (out / "en").mkdir()
     (out / "en" / "demo.html").write_text(FIXTURE_PAGE)
+    (out / "en" / "far.html").write_text(FIXTURE_FAR_PAGE)
     (out / "index.html").write_text('<!doctype html><title>fixture</title><a href="en/demo.html">demo</a>')
     return Site("fixture", out, "en/demo.html")
+
+
+@pytest.fixture(scope="session")
+def vendor_module():
+    """scripts/vendor_runtime.py as a module."""
+    return load_vendor_module()
+
+
+@pytest.fixture(scope="session")
+def make_model():
+    """random_model(layers=..., seed=..., name=...) -> forward.Model."""
+    return random_model
+
+
+@pytest.fixture(name="missing", scope="session")
+def missing_fixture():
+    """missing(reason): skip locally, fail under CI."""
+    return missing
 
 
 @pytest.fixture(scope="session")
@@ -274,6 +320,7 @@ def page(browser, server):
     pg.on("console", lambda m: messages.append(f"console.{m.type}: {m.text}"))
     pg.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
     pg.requests, pg.messages, pg.server = requests, messages, server
+    pg.assert_all_local = lambda: assert_all_local(requests)
     yield pg
     context.close()
     if requests:

@@ -1,0 +1,301 @@
+"""The browser runtime, tested in real Chromium against CPython's forward.py.
+
+Browser tests run on each site of the `site` fixture (conftest.py): the minimal fixture site and,
+once built, the real site. The first tests need no browser: they check the vendoring itself.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import numpy as np
+import pytest
+
+from pathlib import Path
+
+from nnviz import forward  # conftest puts src/ on sys.path when nnviz is not installed
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_MODEL = "mnist-h16x16"  # the model every live-demo page can use (see conftest)
+TOL = 1e-6
+
+
+# --------------------------------------------------------------------------- vendoring (no browser)
+
+def test_package_zip_is_deterministic_and_holds_our_forward_pass(vendor_module):
+    vendor = vendor_module
+    first, second = vendor.package_zip(REPO), vendor.package_zip(REPO)
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(first)) as z:
+        names = z.namelist()
+        assert names == sorted(names) and {"nnviz/__init__.py", "nnviz/forward.py"} <= set(names)
+        assert z.read("nnviz/forward.py") == (REPO / "src/nnviz/forward.py").read_bytes()
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    for adapter in (REPO / "demos").glob("*/adapter.py"):
+        assert f"nnviz/demos/{adapter.parent.name}.py" in names
+
+
+def test_numpy_wheel_hash_mismatch_fails_naming_file_expected_and_actual(tmp_path, monkeypatch, vendor_module):
+    vendor = vendor_module
+    fake = tmp_path / vendor.NUMPY_WHEEL
+    fake.write_bytes(b"not numpy")
+    with pytest.raises(vendor.VendorError) as err:
+        vendor.check_numpy(fake, vendor.NUMPY_SHA256)
+    message = str(err.value)
+    assert str(fake) in message and vendor.NUMPY_SHA256 in message
+    assert vendor.sha256_of(fake) in message
+    # right pinned hash, but a pyodide-lock.json that disagrees: named too
+    monkeypatch.setattr(vendor, "NUMPY_SHA256", vendor.sha256_of(fake))
+    with pytest.raises(vendor.VendorError, match="pyodide-lock.json"):
+        vendor.check_numpy(fake, "0" * 64)
+
+
+def test_pinned_numpy_matches_pyodide_lock(vendor_module, missing):
+    vendor = vendor_module
+    lock = REPO / "node_modules" / "pyodide" / "pyodide-lock.json"
+    if not lock.is_file():
+        missing("node_modules/pyodide missing: run `npm ci`")
+    assert vendor.lock_numpy_sha256(lock) == vendor.NUMPY_SHA256
+
+
+# --------------------------------------------------------------------------- browser helpers
+
+def open_demo(page, wait_ready=True):
+    page.goto(page.server.url + page.server.site.demo_page)
+    if wait_ready:
+        try:
+            versions = page.evaluate("() => nnviz.start()")
+        except Exception as e:
+            raise AssertionError(f"runtime did not load: {e}\n" + "\n".join(page.messages[-20:]))
+        return versions
+
+
+def browser_predict(page, images, model=DEMO_MODEL):
+    """Predict each image with its own nnviz.predict call, all in flight at once."""
+    return page.evaluate(
+        """async ([model, images]) => Promise.all(images.map((px) => nnviz.predict(model, px)))""",
+        [model, [img.tolist() for img in images]])
+
+
+def mnist_test_pixels(n, missing):
+    try:
+        from nnviz.data import load
+        ds = load("mnist")
+    except Exception as e:  # the data module or its download may be unavailable here
+        missing(f"MNIST unavailable via nnviz.data.load('mnist'): {type(e).__name__}: {e}")
+    x = np.asarray(ds.x_test[:n], dtype=np.float64).reshape(n, -1) / 255.0
+    assert x.shape == (n, 784)
+    return x
+
+
+def assert_parity(model, images, results):
+    cpu = forward.forward(model, images)
+    worst = 0.0
+    for i, got in enumerate(results):
+        assert len(got["activations"]) == len(cpu)
+        for layer, (a_browser, a_cpu) in enumerate(zip(got["activations"], cpu), start=1):
+            diff = np.max(np.abs(np.asarray(a_browser) - a_cpu[i]))
+            assert diff <= TOL, f"image {i}, layer {layer}: max |browser - CPython| = {diff:.3g}"
+            worst = max(worst, diff)
+        assert got["probs"] == got["activations"][-1]
+        assert int(np.argmax(got["probs"])) == int(np.argmax(cpu[-1][i])), f"image {i}: argmax differs"
+    return worst
+
+
+# --------------------------------------------------------------------------- browser tests
+
+def test_runtime_loads_offline_and_marks_the_page(page):
+    versions = open_demo(page)
+    assert versions["pyodide"] == "0.27.7" and versions["numpy"] == "2.0.2"
+    assert page.get_attribute("html", "data-runtime") == "ready"
+    for demo in page.locator("[data-live-demo]").all():
+        assert "runtime-ready" in demo.get_attribute("class")
+    urls = page.requests
+    for needed in ("runtime/pyodide/pyodide.asm.wasm", "runtime/pyodide/python_stdlib.zip",
+                   "runtime/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
+                   "runtime/nnviz.zip"):
+        assert any(u.endswith(needed) for u in urls), f"{needed} was never requested: {urls}"
+    page.assert_all_local()
+
+
+def test_parity_with_cpython_on_mnist_test_images(page, missing):
+    model = forward.load(page.server.site.model_path(), name=DEMO_MODEL)
+    images = mnist_test_pixels(128, missing)
+    open_demo(page)
+    worst = assert_parity(model, images, browser_predict(page, images))
+    print(f"\n[{page.server.site.kind}] MNIST parity on {len(images)} images: max |diff| = {worst:.3g}")
+
+
+def test_parity_with_cpython_on_random_inputs_and_batches(page):
+    model = forward.load(page.server.site.model_path(), name=DEMO_MODEL)
+    images = np.random.default_rng(1).uniform(0, 1, (100, 784))
+    images[:10] = 0.0  # blank canvases
+    open_demo(page)
+    assert_parity(model, images, browser_predict(page, images))
+    batch = page.evaluate("([m, x]) => nnviz.predict(m, x)", [DEMO_MODEL, images[:5].tolist()])
+    assert np.max(np.abs(np.asarray(batch["probs"]) - forward.predict(model, images[:5]))) <= TOL
+    # typed arrays are accepted as well as plain arrays
+    typed = page.evaluate("([m, x]) => nnviz.predict(m, new Float64Array(x))", [DEMO_MODEL, images[0].tolist()])
+    assert np.max(np.abs(np.asarray(typed["probs"]) - forward.predict(model, images[0]))) <= TOL
+
+
+def with_timeout_meta(page, ms):
+    """Serve the demo page with <meta name="nnviz-runtime-timeout" content=ms> added to its head."""
+    def handler(route):
+        response = route.fetch()
+        html = re.sub(r"(<head[^>]*>)", rf'\1<meta name="nnviz-runtime-timeout" content="{ms}">',
+                      response.text(), count=1)
+        route.fulfill(response=response, body=html)
+    page.route("**/" + page.server.site.demo_page, handler)
+
+
+@pytest.mark.parametrize("blocked_pattern, how", [
+    ("**/runtime/pyodide/**", "abort"),       # Pyodide core blocked
+    ("**/runtime/pyodide/*.whl", "abort"),    # numpy blocked
+    ("**/runtime/nnviz.zip", "404"),          # our package missing
+    ("**/static/js/worker.js", "404"),        # worker script missing
+    ("**/runtime/pyodide/pyodide.asm.wasm", "hang"),  # never answers: the stall timeout fires
+])
+def test_blocked_runtime_keeps_text_and_fallback_pictures(page, blocked_pattern, how):
+    blocked = []
+
+    def block(route):
+        blocked.append(route.request.url)
+        if how == "abort":
+            route.abort()
+        elif how == "404":
+            route.fulfill(status=404, body="blocked by test")
+        # "hang": leave the request unanswered
+
+    page.route(blocked_pattern, block)
+    if how == "hang":
+        with_timeout_meta(page, 3000)
+    page.goto(page.server.url + page.server.site.demo_page)
+    page.locator("[data-live-demo]").first.scroll_into_view_if_needed()  # the runtime starts near a demo
+    page.wait_for_selector("html[data-runtime=failed]", timeout=60_000)
+    assert blocked, f"{blocked_pattern} was never requested"
+    error = page.evaluate("() => nnviz.ready.then(() => 'resolved', (e) => e.message)")
+    assert "failed to load" in error
+    assert "failed to load" in page.evaluate(
+        f"() => nnviz.predict('{DEMO_MODEL}', new Array(784).fill(0)).then(() => 'ok', (e) => e.message)")
+    demos = page.locator("[data-live-demo]")
+    assert demos.count() >= 1
+    for i in range(demos.count()):
+        demo = demos.nth(i)
+        assert "runtime-failed" in demo.get_attribute("class")
+        images = demo.locator("img")
+        assert images.count() >= 1, "a live demo must contain a static fallback <img>"
+        for j in range(images.count()):
+            img = images.nth(j)
+            img.scroll_into_view_if_needed()
+            assert img.is_visible()
+            assert img.evaluate("(el) => el.complete && el.naturalWidth > 0"), "fallback image did not load"
+    heading = page.locator("h1").first
+    assert heading.is_visible() and heading.inner_text().strip()
+    assert len(page.locator("body").inner_text()) > 50
+    if how == "hang":
+        assert "no progress for 3 s" in error, error
+    for status in page.locator("[data-live-demo] [data-runtime-status]").all():
+        if status.is_visible():
+            assert status.inner_text().strip(), "the demo's runtime note is empty"
+
+
+def test_runtime_starts_only_when_a_demo_nears_the_viewport(page):
+    if page.server.site.kind != "fixture":
+        pytest.skip("needs the fixture's page with its demo below the fold")
+    page.goto(page.server.url + "en/far.html")
+    page.wait_for_timeout(1000)
+    assert page.get_attribute("html", "data-runtime") == "idle"
+    assert not [u for u in page.requests if "/runtime/" in u or "worker.js" in u], page.requests
+    page.locator("[data-live-demo]").scroll_into_view_if_needed()
+    page.wait_for_selector("html[data-runtime=ready]", timeout=90_000)
+    # a predict call also starts it, wherever the demo is
+    page.goto(page.server.url + "en/far.html")
+    probs = page.evaluate(f"() => nnviz.predict('{DEMO_MODEL}', new Array(784).fill(0)).then((r) => r.probs)")
+    assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-12
+
+
+def corrupt_model_bytes(make_model):
+    """An .npz whose spec says 784-16-16-10 but whose W2 is (16, 15)."""
+    m = make_model()
+    arrays = {"spec": np.array(json.dumps(m.spec)), "mean": m.mean, "std": m.std,
+              "W1": m.weights[0], "b1": m.biases[0], "W2": m.weights[1][:, :15], "b2": m.biases[1],
+              "W3": m.weights[2], "b3": m.biases[2]}
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_corrupt_or_missing_model_gives_a_clear_error(page, make_model):
+    corrupt = corrupt_model_bytes(make_model)
+    page.route(f"**/data/models/{DEMO_MODEL}.npz",
+               lambda route: route.fulfill(status=200, body=corrupt,
+                                           content_type="application/octet-stream"))
+    page.route("**/data/models/garbage.npz",
+               lambda route: route.fulfill(status=200, body=b"this is not a zip file"))
+    open_demo(page)
+    catch = "([m]) => nnviz.predict(m, new Array(784).fill(0.5)).then(() => 'no error', (e) => e.message)"
+    error = page.evaluate(catch, [DEMO_MODEL])
+    assert "ModelError" in error and f"{DEMO_MODEL}.npz" in error, error
+    assert "W2 has shape (16, 15)" in error and "expects (16, 16)" in error, error
+    assert "\n" not in error and "Traceback" not in error, error
+    error = page.evaluate(catch, ["garbage"])
+    assert "not a valid nnviz model file" in error, error
+    error = page.evaluate(catch, ["no-such-model"])
+    assert "no-such-model" in error and "HTTP 404" in error, error
+    error = page.evaluate(catch, ["../../etc/passwd"])
+    assert "invalid model name" in error, error
+    error = page.evaluate("() => nnviz.call('nosuchdemo.run', []).then(() => 'no error', (e) => e.message)")
+    assert "unknown demo 'nosuchdemo'" in error, error
+    # the runtime survives bad models
+    ok = page.evaluate("() => nnviz.call('info', [])")
+    assert ok["numpy"] == "2.0.2"
+
+
+def test_adapter_calls_get_the_loaded_model(page):
+    """nnviz.call("<demo>.<func>", args) runs nnviz.demos.<demo>.<func>(*args); nnviz.model(name)
+    arguments arrive as forward.Model; numpy results come back as plain lists."""
+    if page.server.site.kind != "fixture":
+        pytest.skip("the probe adapter exists only in the fixture site")
+    open_demo(page)
+    out = page.evaluate("""([m]) => nnviz.call('fixture_probe.describe',
+                              [nnviz.model(m), new Float64Array(784).fill(0.5), {k: [1, 2]}])""", [DEMO_MODEL])
+    model = forward.load(page.server.site.model_path(), name=DEMO_MODEL)
+    assert out["name"] == DEMO_MODEL and out["layers"] == [784, 16, 16, 10]
+    assert out["pixels"] == [784, 0.5] and out["extra"] == {"k": [1, 2]}
+    assert np.allclose(out["w1_row0"], model.weights[0][0], rtol=0, atol=0)
+    assert out["argmax"] == int(np.argmax(forward.predict(model, np.full(784, 0.5))))
+    error = page.evaluate("() => nnviz.call('fixture_probe.boom', []).then(() => 'no error', (e) => e.message)")
+    assert error == "ZeroDivisionError: division by zero", error
+    error = page.evaluate("() => nnviz.call('fixture_probe._private', []).then(() => 'no error', (e) => e.message)")
+    assert "has no function '_private'" in error, error
+
+
+def test_latency_and_load_time(page, record_property):
+    """Measured, loosely bounded (catches e.g. reloading the model per call); numbers printed."""
+    page.goto(page.server.url + page.server.site.demo_page)
+    page.evaluate("() => nnviz.start()")
+    ready_ms = page.evaluate("() => performance.now()")  # upper bound: time since navigation
+    stats = page.evaluate("""async ([model]) => {
+        const px = Array.from({length: 784}, (_, i) => (i * 37 % 255) / 255);
+        for (let i = 0; i < 30; i++) await nnviz.predict(model, px);
+        const t = [];
+        for (let i = 0; i < 200; i++) {
+            const t0 = performance.now();
+            await nnviz.predict(model, px);
+            t.push(performance.now() - t0);
+        }
+        t.sort((a, b) => a - b);
+        return {median: t[100], p95: t[190], max: t[199]};
+    }""", [DEMO_MODEL])
+    runtime = page.server.site.root / "runtime"
+    size = sum(p.stat().st_size for p in runtime.rglob("*") if p.is_file())
+    for key, value in [("ready_ms", ready_ms), ("predict_median_ms", stats["median"]),
+                       ("predict_p95_ms", stats["p95"]), ("runtime_bytes", size)]:
+        record_property(key, value)
+    print(f"\n[{page.server.site.kind}] nnviz.ready after {ready_ms:.0f} ms; predict {DEMO_MODEL} "
+          f"median {stats['median']:.3f} ms, p95 {stats['p95']:.3f} ms, max {stats['max']:.3f} ms "
+          f"(200 calls); runtime/ = {size:,} bytes")
+    assert stats["median"] < 50, stats
