@@ -31,7 +31,8 @@ def analyse(model, ds, meta):
     pred = probs.argmax(1)
     conf = probs[np.arange(len(y)), pred]
     cm = confusion(y, pred)
-    _, train_acc = evaluate(model, flatten(ds.x_train), ds.y_train.astype(np.int64))
+    n = model.spec.get("train_subset") or len(ds.y_train)   # the images it was actually trained on
+    _, train_acc = evaluate(model, flatten(ds.x_train[:n]), ds.y_train[:n].astype(np.int64))
     out = {
         "name": model.name,
         "test_accuracy": float((pred == y).mean()),

@@ -29,7 +29,8 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        context = write_site(tmp, root, results, datasets, notices, strict, runtime, progress)
+        unavailable = sorted(s.name for s in specs if s.dataset not in datasets)
+        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress)
         swap(tmp, Path(out))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -66,7 +67,7 @@ def analyse_all(trained, datasets, progress):
     return out
 
 
-def write_site(tmp, root, results, datasets, notices, strict, runtime, progress):
+def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress):
     """Export data, vendor the browser runtime and render the pages into `tmp`."""
     from .render import render_site
     entries, analyses, preds = {}, {}, {}
@@ -90,7 +91,7 @@ def write_site(tmp, root, results, datasets, notices, strict, runtime, progress)
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if runtime:
         load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
-    context = {"models": entries, "vars": chapter_vars(entries, analyses, datasets), "notices": notices,
+    context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets), "notices": notices,
                "data": {"analysis": analyses, "compare": compare,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}

@@ -43,10 +43,11 @@ SWEEP = (2, 3, 4, 5, 10, 30, 100)
 SPECS = [
     Spec("mnist-softmax", "mnist", (), epochs=15, lr=2e-3, lr_decay=0.8, l2=1e-4,
          note="no hidden layer: each output neuron is one weight template"),
-    Spec("mnist-h10", "mnist", (10,), epochs=15, lr=2e-3, lr_decay=0.85, note="one hidden layer of 10"),
-    Spec("mnist-h16x16", "mnist", (16, 16), epochs=15, lr=2e-3, lr_decay=0.85, note="the drawing network"),
-    Spec("mnist-h30", "mnist", (30,), epochs=15, lr=2e-3, lr_decay=0.85, note="Lego-blocks test"),
-    *[Spec(f"mnist-sweep-h{h}", "mnist", (h,), epochs=10, lr=2e-3, lr_decay=0.85, note="hidden-size sweep")
+    Spec("mnist-h10", "mnist", (10,), epochs=40, lr=2e-3, lr_decay=0.9, l2=3e-4, note="one hidden layer of 10"),
+    Spec("mnist-h16x16", "mnist", (16, 16), epochs=50, batch=64, lr=2e-3, lr_decay=0.93, l2=1.5e-3,
+         note="the drawing network"),
+    Spec("mnist-h30", "mnist", (30,), epochs=40, batch=64, lr=2e-3, lr_decay=0.92, l2=5e-4, note="Lego-blocks test"),
+    *[Spec(f"mnist-sweep-h{h}", "mnist", (h,), epochs=20, lr=2e-3, lr_decay=0.9, l2=3e-4, note="hidden-size sweep")
       for h in SWEEP],
     Spec("mnist-h30-normal", "mnist", (30,), activation="sigmoid", init="normal", l2=0.0, epochs=10,
          note="plain N(0,1) init, no L2"),
@@ -54,7 +55,7 @@ SPECS = [
          note="N(0,1)/sqrt(n) init with L2"),
     Spec("mnist-h300-small", "mnist", (300,), train_subset=1000, epochs=60, curves=True,
          note="300 hidden units on 1000 images, no L2: overfits"),
-    Spec("mnist-h300-small-l2", "mnist", (300,), train_subset=1000, epochs=60, curves=True, l2=3e-2,
+    Spec("mnist-h300-small-l2", "mnist", (300,), train_subset=1000, epochs=60, curves=True, l2=1e-2,
          note="the same with L2"),
     Spec("mnist-h300-l2", "mnist", (300,), epochs=20, lr=1e-3, lr_decay=0.85, l2=1e-4, note="a bigger net, full data"),
     Spec("fashion-softmax", "fashion", (), epochs=15, lr=2e-3, lr_decay=0.8, l2=1e-4),
