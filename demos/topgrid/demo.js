@@ -1,0 +1,45 @@
+/* Top sample per cell (demos/topgrid/partial.html renders the grid and every cell's description).
+ * Draws each cell's most confident test image (data-index) from the sample sprite; hovering or
+ * focusing a cell (arrow keys move focus) shows its description (probability, count) below. */
+import {loadSamples, rovingGrid} from "../js/samples.js";
+
+function setup(fig) {
+  const table = fig.querySelector("table.tg");
+  const readout = fig.querySelector(".tg-readout");
+  const cells = [...table.querySelectorAll("td.tg-cell")];
+  let focused = null;
+
+  const say = (cell) => {
+    cells.forEach((c) => c.classList.toggle("tg-shown", c === cell));
+    readout.textContent = cell ? cell.getAttribute("aria-label") : readout.dataset.hint;
+  };
+  rovingGrid(table, "td.tg-cell", {onFocus: (cell) => { focused = cell; say(cell); }});
+  table.addEventListener("focusout", (e) => {
+    if (!table.contains(e.relatedTarget)) { focused = null; say(null); }
+  });
+  table.addEventListener("pointerover", (e) => {
+    const cell = e.target.closest("td.tg-cell");
+    if (cell) say(cell);
+  });
+  table.addEventListener("pointerleave", () => say(focused));
+  table.addEventListener("click", (e) => {
+    const cell = e.target.closest("td.tg-cell");
+    if (cell) cell.focus();
+  });
+
+  loadSamples(fig.dataset.dataset).then((samples) => {
+    for (const cell of cells) {
+      if (cell.dataset.index === undefined) continue;
+      const canvas = samples.canvas(+cell.dataset.index);
+      canvas.setAttribute("aria-hidden", "true");
+      canvas.removeAttribute("role");
+      cell.append(canvas);
+    }
+    fig.classList.add("tg-ready");
+  }, (err) => {
+    fig.classList.add("tg-failed");
+    console.error("topgrid demo:", err);
+  });
+}
+
+document.querySelectorAll("figure.demo-topgrid").forEach(setup);

@@ -1,0 +1,268 @@
+"""The chapters: each English chapter has a Chinese twin with the same structure, every number in the
+prose is a build variable, and each text is written in its own language.
+
+Fast and independent of training: the variable names are taken from `nnviz.build.chapter_vars` run on
+a small fake set of entries and analyses with the real model table's names. CIFAR-10 is left out of
+that fake on purpose: it cannot be had on our build machines, so no chapter may depend on its numbers.
+"""
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from nnviz.build import chapter_vars, key
+from nnviz.render import parse_args, parse_front_matter
+from nnviz.specs import SPECS
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
+SLUGS = sorted(p.stem for p in (CHAPTERS / "en").glob("*.md") if not p.name.startswith(("_", ".")))
+
+# Works a chapter may cite numbers from. A hard-coded percentage (or a number with thousands
+# separators) is allowed only in a sentence that names one of them.
+CITED = ("ml4a", "Kogan", "3Blue1Brown", "Sanderson", "Agarwal", "Nityesh", "CSC411", "Guerzhoy",
+         "Nielsen", "LeCun", "Xiao", "Krizhevsky")
+DATASETS = ("mnist", "fashion", "cifar10")
+# The demos the chapter must place (issue 6): (name, model or None).
+REQUIRED_DEMOS = {
+    ("diagram", None), ("templates", "mnist-softmax"), ("confusion", "mnist-softmax"),
+    ("topgrid", "mnist-softmax"), ("mistakes", "mnist-softmax"), ("samples", "fashion-softmax"),
+    ("confusion", "fashion-softmax"), ("samples", "cifar-softmax"), ("confusion", "mnist-h10"),
+    ("hidden", "mnist-h10"), ("diffmatrix", None), ("filters", "mnist-h16x16"), ("draw", "mnist-h16x16"),
+    ("lego", "mnist-h30"), ("sweep", None), ("compare", None), ("overfit", None),
+}
+LABEL_ARGS = ("caption", "title", "alt")   # translated per language; everything else must match
+
+VAR_RE = re.compile(r"\{\{(.*?)\}\}")
+DEMO_RE = re.compile(r"^::: demo ([A-Za-z0-9_][\w-]*)(.*)$")
+CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+LATIN_RE = re.compile(r"[A-Za-z]")
+PERCENT_RE = re.compile(r"\d\s*%|\bper ?cent\b|百分之", re.I)
+THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
+
+
+# ------------------------------------------------------------------ reading
+
+def read(lang, slug):
+    path = CHAPTERS / lang / f"{slug}.md"
+    lines = path.read_text(encoding="utf-8").lstrip("\ufeff").replace("\r\n", "\n").split("\n")
+    meta, start = parse_front_matter(lines, path.relative_to(ROOT).as_posix())
+    return {k: v for k, (v, _) in meta.items()}, lines[start:], start
+
+
+def demos(body):
+    """[(name, {args without translated labels})] in page order."""
+    out = []
+    for line in body:
+        m = DEMO_RE.match(line)
+        if m:
+            args = parse_args(m.group(2), "chapter")
+            out.append((m.group(1), {k: v for k, v in args.items() if k not in LABEL_ARGS}))
+    return out
+
+
+def prose(body):
+    """The reader's text: no fenced code, directives, variables, math, inline code or link targets."""
+    kept, fence = [], None
+    for line in body:
+        m = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
+        if fence:
+            if m and m.group(1)[0] == fence[0]:
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            continue
+        if line.startswith(":::"):
+            kept.append("")
+            continue
+        kept.append(line)
+    text = "\n".join(kept)
+    text = VAR_RE.sub(" ", text)
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"(?<!\\)\$[^$\n]+?(?<!\\)\$", " ", text)
+    text = re.sub(r"`[^`\n]*`", " ", text)
+    text = re.sub(r"\]\([^)\s]*\)", "]", text)
+    text = re.sub(r"<[^>\n]+>", " ", text)
+    return text
+
+
+def sentences(text):
+    """Sentences, for both languages: split at line ends and after . ! ? (followed by a space) or 。！？"""
+    out = []
+    for line in text.split("\n"):
+        out += [s for s in re.split(r"(?<=[.!?])\s+|(?<=[。！？])", line) if s.strip()]
+    return out
+
+
+def uncited_numbers(text):
+    """Sentences that hold a percentage or a big count but name no cited work."""
+    bad = []
+    for s in sentences(text):
+        if (PERCENT_RE.search(s) or THOUSANDS_RE.search(s)) and not any(c.lower() in s.lower() for c in CITED):
+            bad.append(s.strip())
+    return bad
+
+
+def fake_var_tree():
+    """chapter_vars() on fake entries/analyses for every model of the table except CIFAR-10's."""
+    entries, analyses = {}, {}
+    for spec in SPECS:
+        if spec.dataset == "cifar10":
+            continue
+        d = spec.as_dict()
+        hist = ([0.5] * spec.epochs) if spec.curves else []
+        entries[spec.name] = {
+            **d, "name": spec.name, "test_accuracy": 0.9, "train_accuracy": 0.95, "train_seconds": 1.0,
+            "params": sum(a * b + b for a, b in zip(spec.layers, spec.layers[1:])),
+            "classes": [str(c) for c in range(10)], "file": f"data/models/{spec.name}.npz", "note": spec.note,
+        }
+        conf = [[90 if i == j else i + j for j in range(10)] for i in range(10)]
+        analyses[spec.name] = {
+            "name": spec.name, "test_accuracy": 0.9, "train_accuracy": 0.95, "confusion": conf,
+            "precision": [0.9] * 10, "recall": [0.9] * 10, "cells": {}, "mistakes": {"glaring": [], "near": []},
+            "history": {"epoch": list(range(1, len(hist) + 1)), "train_loss": hist, "train_acc": hist,
+                        "test_loss": hist, "test_acc": hist},
+            "train_seconds": 1.0,
+        }
+    datasets = {name: SimpleNamespace(name=name, y_train=[0] * 7, y_test=[0] * 3, classes=[str(c) for c in range(10)])
+                for name in ("mnist", "fashion")}
+    return chapter_vars(entries, analyses, datasets)
+
+
+def resolve(tree, dotted):
+    cur = tree
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+# ------------------------------------------------------------------ the checker checks itself
+
+def test_number_rule_catches_hard_coded_figures_and_allows_citations():
+    assert uncited_numbers("It gets 92.6% right. Then more.")
+    assert uncited_numbers("There are 60,000 images.")
+    assert uncited_numbers("准确率是 92%。")
+    assert not uncited_numbers("Kogan's ml4a chapter reports about 90% for it. It has 784 inputs.")
+    assert not uncited_numbers("In Nityesh Agarwal's sweep, two neurons gave 22.80%, three 58.75%.")
+    assert not uncited_numbers("CIFAR-10 (Krizhevsky, 2009) holds 60,000 photos.")
+    assert not uncited_numbers("根据 ml4a 的报告，大约是 37%。")
+    assert uncited_numbers("Kogan said so. Ours gets 92%.")   # the citation must be in the same sentence
+
+
+def test_prose_drops_variables_math_and_directives():
+    body = ["A {{ acc.mnist_softmax }} b $x_i = 50%$ c", "::: demo sweep", "$$\\frac{1}{2}$$", "```", "90%", "```"]
+    text = prose(body)
+    assert "acc" not in text and "%" not in text and "sweep" not in text and "frac" not in text
+
+
+# ------------------------------------------------------------------ the chapters
+
+def test_there_is_a_chapter_and_every_chapter_has_a_chinese_twin():
+    assert "looking-inside" in SLUGS
+    for slug in SLUGS:
+        assert (CHAPTERS / "zh" / f"{slug}.md").is_file(), f"chapters/zh/{slug}.md is missing"
+    zh = sorted(p.stem for p in (CHAPTERS / "zh").glob("*.md") if not p.name.startswith(("_", ".")))
+    assert zh == SLUGS, "every zh chapter translates an en chapter of the same name"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_same_front_matter_keys_and_order(slug):
+    en, _, _ = read("en", slug)
+    zh, _, _ = read("zh", slug)
+    assert set(en) == set(zh)
+    assert en["title"] and zh["title"] and en.get("summary") and zh.get("summary")
+    assert en.get("order") == zh.get("order")
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_same_demos_notes_and_headings_in_the_same_order(slug):
+    _, en, _ = read("en", slug)
+    _, zh, _ = read("zh", slug)
+    assert demos(en) == demos(zh)
+    for pattern in (r"^::: note\b", r"^:::\s*$", r"^## ", r"^### ", r"^\$\$"):
+        n_en = sum(bool(re.match(pattern, l)) for l in en)
+        n_zh = sum(bool(re.match(pattern, l)) for l in zh)
+        assert n_en == n_zh, f"{pattern!r}: {n_en} in en, {n_zh} in zh"
+    links = lambda body: re.findall(r"\]\((\S+?)\)", "\n".join(body))
+    assert links(en) == links(zh), "both languages cite the same works, in the same order"
+
+
+def test_the_chapter_places_every_demo_of_the_issue():
+    _, body, _ = read("en", "looking-inside")
+    placed = {(name, args.get("model")) for name, args in demos(body)}
+    assert REQUIRED_DEMOS - placed == set()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("slug", SLUGS)
+def test_demo_arguments_name_real_models_and_datasets(lang, slug):
+    _, body, _ = read(lang, slug)
+    names = {s.name for s in SPECS}
+    for name, args in demos(body):
+        for model in [args.get("model")] + args.get("models", "").split(","):
+            assert not model or model in names, f"demo {name}: unknown model {model!r}"
+        assert args.get("dataset", "mnist") in DATASETS, f"demo {name}: unknown dataset {args['dataset']!r}"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_variable_resolves(lang, slug):
+    tree = fake_var_tree()
+    _, body, start = read(lang, slug)
+    problems = []
+    for n, line in enumerate(body, start + 1):
+        for m in VAR_RE.finditer(line):
+            name = m.group(1).strip()
+            value = resolve(tree, name)
+            if value is None or isinstance(value, dict):
+                problems.append(f"chapters/{lang}/{slug}.md:{n}: {{{{ {name} }}}} is not a chapter variable")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("slug", SLUGS)
+def test_no_hard_coded_percentages_or_counts(lang, slug):
+    _, body, _ = read(lang, slug)
+    bad = uncited_numbers(prose(body))
+    assert not bad, ("numbers must come from {{ variables }}, or be cited in the same sentence "
+                     f"(one of {', '.join(CITED)}):\n" + "\n".join(bad))
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_english_chapter_is_english(slug):
+    _, body, _ = read("en", slug)
+    text = prose(body)
+    latin, cjk = len(LATIN_RE.findall(text)), len(CJK_RE.findall(text))
+    assert latin > 1000 and cjk <= 0.01 * latin, f"{cjk} CJK characters against {latin} Latin letters"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_chinese_chapter_is_chinese(slug):
+    meta, body, _ = read("zh", slug)
+    text = prose(body)
+    latin, cjk = len(LATIN_RE.findall(text)), len(CJK_RE.findall(text))
+    assert cjk > 1000 and cjk > latin, f"{cjk} CJK characters against {latin} Latin letters"
+    assert CJK_RE.search(meta["title"]) and CJK_RE.search(meta["summary"])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_section_opens_with_a_question(lang, slug):
+    """Each section (but the last, the reading list) asks the reader something in its first paragraph."""
+    _, body, _ = read(lang, slug)
+    sections = re.split(r"^## .*$", "\n".join(body), flags=re.M)[1:-1]
+    for sec in sections:
+        first = next(p for p in re.split(r"\n\s*\n", sec) if p.strip())
+        assert "?" in first or "？" in first, f"{lang}: section opens without a question: {first[:80]!r}"
+
+
+def test_model_keys_match_the_variable_keys():
+    """Chapters spell model names with '_' in variables and '-' in demos; both come from one table."""
+    tree = fake_var_tree()
+    for spec in SPECS:
+        if spec.dataset != "cifar10":
+            assert key(spec.name) in tree["acc"]
