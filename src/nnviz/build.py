@@ -3,13 +3,18 @@
 data -> train (cached) -> analyse -> export + runtime + render into a temp folder -> swap into place.
 Stages compute in memory; only the last stage writes, and the old site stays intact until the swap.
 """
+import hashlib
+import json
 import os
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from . import analyse as an
 from . import data, export, train
+from . import forward as fw
 from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +29,7 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     cache = Path(cache or os.environ.get("NNVIZ_MODEL_CACHE") or root / ".cache")
     datasets, notices = load_datasets({s.dataset for s in specs}, load_data, progress)
     trained = train_all([s for s in specs if s.dataset in datasets], datasets, cache, progress)
-    results = analyse_all(trained, datasets, progress)
+    results = analyse_all(trained, datasets, cache, progress)
     tmp = Path(out).parent / f".{Path(out).name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -57,12 +62,21 @@ def train_all(specs, datasets, cache, progress):
     return [train.train_cached(s, datasets[s.dataset], cache) for s in specs]
 
 
-def analyse_all(trained, datasets, progress):
-    """[(model, meta, analysis, pred)] for every trained model."""
+def analyse_all(trained, datasets, cache, progress):
+    """[(model, meta, analysis, pred)] for every trained model; cached like the models, keyed by
+    the model's bytes and the analysis code, so a warm rebuild skips the test-set passes."""
     progress("analysing")
+    code = (Path(an.__file__).read_bytes() + Path(export.__file__).read_bytes())
     out = []
     for model, meta in trained:
-        analysis, pred = an.analyse(model, datasets[model.spec["dataset"]], meta)
+        blob = fw.to_bytes(model) + code + json.dumps(meta, sort_keys=True).encode()
+        path = cache / "analysis" / f"{model.name}-{hashlib.sha256(blob).hexdigest()[:16]}.npz"
+        if path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                analysis, pred = json.loads(str(z["analysis"])), z["pred"]
+        else:
+            analysis, pred = an.analyse(model, datasets[model.spec["dataset"]], meta)
+            train.atomic_write(path, lambda f: np.savez(f, analysis=np.array(json.dumps(analysis)), pred=pred))
         out.append((model, meta, analysis, pred))
     return out
 
