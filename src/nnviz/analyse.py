@@ -108,9 +108,10 @@ def compare(pred_a, pred_b, y, limit=TOP):
         for t in ids:                  # cells keyed by (true, prediction of the wrong model)
             wrong_pred = pred_a[t] if kind == "fixed" else pred_b[t]
             key = f"{y[t]},{wrong_pred}"
-            lst = cell.setdefault(key, {"fixed": [], "broke": []})[kind]
-            if len(lst) < limit:
-                lst.append(int(t))
+            c = cell.setdefault(key, {"fixed": [], "broke": [], "n_fixed": 0, "n_broke": 0})
+            c["n_" + kind] += 1
+            if len(c[kind]) < limit:
+                c[kind].append(int(t))
     return {"diff": diff, "fixed": int(len(fixed)), "broke": int(len(broke)), "cells": cell}
 
 

@@ -96,7 +96,7 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
     a, b = COMPARE
     if a in preds and b in preds:
         ds = datasets[entries[a]["dataset"]]
-        compare = an.compare(preds[a], preds[b], ds.y_test)
+        compare = {"a": a, "b": b, **an.compare(preds[a], preds[b], ds.y_test)}
         export.write_json(tmp / "data" / "compare" / f"{a}__{b}.json", compare)
         for cell in compare["cells"].values():
             shown[ds.name] |= set(cell["fixed"]) | set(cell["broke"])
