@@ -101,7 +101,7 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
         for cell in compare["cells"].values():
             shown[ds.name] |= set(cell["fixed"]) | set(cell["broke"])
     for name, ds in datasets.items():
-        export.export_samples(tmp, ds, shown[name] | set(an.sample_indices(len(ds.y_test), 300)))
+        export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if runtime:
         load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)

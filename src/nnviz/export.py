@@ -101,14 +101,17 @@ def test_images(ds):
     return ds.x_test
 
 
-def export_samples(out, ds, indices):
-    """data/<dataset>/samples.png (+ .json mapping sprite slot -> test index and label)."""
-    indices = sorted(set(int(i) for i in indices))
+def export_samples(out, ds, indices, random=()):
+    """data/<dataset>/samples.png (+ .json mapping sprite slot -> test index and label; `random`
+    lists the slots of the unbiased random sample, for 'new sample' buttons)."""
+    indices = sorted(set(int(i) for i in indices) | set(int(i) for i in random))
+    slot = {t: k for k, t in enumerate(indices)}
     imgs = test_images(ds)[indices]
     write_png(out / "data" / ds.name / "samples.png", sprite(imgs))
     write_json(out / "data" / ds.name / "samples.json", {
         "tile": int(imgs.shape[1]), "cols": SPRITE_COLS, "channels": 1 if imgs.ndim == 3 else 3,
-        "index": indices, "labels": [int(ds.y_test[i]) for i in indices], "classes": list(ds.classes)})
+        "index": indices, "labels": [int(ds.y_test[i]) for i in indices], "classes": list(ds.classes),
+        "random": sorted(slot[int(t)] for t in random)})
 
 
 def cell_means(ds, pred):
