@@ -78,7 +78,7 @@ function fmt(v, digits = 2) {
 }
 
 function percent(p) {
-  if (p >= 0.9995) return p === 1 ? "100%" : ">99.9%";
+  if (p >= 0.9995) return ">99.9%";  // a float that rounds to 1 is still not certainty
   if (p > 0 && p < 0.0005) return "<0.1%";
   return (100 * p).toFixed(p >= 0.1 ? 0 : 1) + "%";
 }

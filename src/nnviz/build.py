@@ -19,6 +19,7 @@ from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPARE = ("mnist-softmax", "mnist-h10")   # "what the hidden layer changed"
+OPTIONAL = ("cifar10",)   # in no reachable registry: a build without it says so and goes on
 
 
 def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, runtime=True,
@@ -27,6 +28,7 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     t0 = time.perf_counter()
     load_data = load_data or data.load
     cache = Path(cache or os.environ.get("NNVIZ_MODEL_CACHE") or root / ".cache")
+    clean_stale(Path(out))
     datasets, notices = load_datasets({s.dataset for s in specs}, load_data, progress)
     trained = train_all([s for s in specs if s.dataset in datasets], datasets, cache, progress)
     results = analyse_all(trained, datasets, cache, progress)
@@ -51,6 +53,9 @@ def load_datasets(names, load_data, progress):
         try:
             datasets[name] = load_data(name)
         except data.DataUnavailable as e:
+            if name not in OPTIONAL:      # the chapters need it: one clear error, not a notice
+                raise data.DataUnavailable(f"{e} (the site needs {name}; only "
+                                           f"{', '.join(OPTIONAL)} may be missing)") from None
             notices.append(str(e))
             progress(f"NOTICE: {e}")
     return datasets, notices
@@ -123,12 +128,45 @@ def load_script(path):
 
 
 def swap(tmp, out):
-    """Replace `out` by `tmp` with two renames; a crash before them leaves the old site untouched."""
+    """Replace `out` by `tmp` with two renames; a crash before them leaves the old site untouched,
+    a failure between them puts it back, and a kill between them is repaired by clean_stale."""
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     if out.exists():
         os.rename(out, old)
-    os.rename(tmp, out)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        if old.exists() and not out.exists():
+            os.rename(old, out)
+        raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def clean_stale(out):
+    """Remove what killed builds left beside `out`: `.NAME.tmp-PID` / `.NAME.old-PID` folders of
+    processes that no longer run (a running build's folders are left alone). A build killed
+    between swap's two renames left no `out` but its `.old-PID`: that is put back first."""
+    def dead(p):
+        pid = p.name.rpartition("-")[2]
+        if not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except (PermissionError, OverflowError):
+            return False
+        return False
+    if not out.parent.is_dir():
+        return
+    for kind in ("old", "tmp"):
+        for p in sorted(out.parent.glob(f".{out.name}.{kind}-*")):
+            if not dead(p):
+                continue
+            if kind == "old" and not out.exists():
+                os.rename(p, out)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- numbers for the prose
@@ -163,7 +201,7 @@ def chapter_vars(entries, analyses, datasets):
         v["recall"][k] = {str(c): pct(r) for c, r in enumerate(a["recall"])}
         v["precision"][k] = {str(c): pct(p) for c, p in enumerate(a["precision"])}
         if a["history"]["test_acc"]:
-            v.setdefault("final", {})[k] = {"train_acc": pct(a["history"]["train_acc"][-1]),
+            v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}","train_acc": pct(a["history"]["train_acc"][-1]),
                                              "test_acc": pct(a["history"]["test_acc"][-1])}
     for name, ds in datasets.items():
         v["n"][f"{name}_train"] = f"{len(ds.y_train):,}"

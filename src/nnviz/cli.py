@@ -25,7 +25,7 @@ def main(argv=None):
     try:
         build(out)
     except Exception as e:     # errors we raise carry file:line and what was expected
-        if type(e).__name__ in ("BuildError", "DataError", "ModelError"):
+        if type(e).__name__ in ("BuildError", "DataError", "DataUnavailable", "ModelError", "VendorError"):
             print(f"error: {e}", file=sys.stderr)
             return 1
         raise

@@ -14,7 +14,7 @@ class Spec:
     dataset: str                 # "mnist" | "fashion" | "cifar10"
     hidden: tuple = ()           # hidden layer sizes; () = softmax regression
     activation: str = "relu"     # relu | sigmoid | tanh
-    init: str = "he"             # he (N(0,1)*sqrt(2/fan_in)) | scaled (N(0,1)/sqrt(fan_in)) | normal (plain N(0,1))
+    init: str = "he"             # he (N(0,1)*sqrt(2/fan_in)) | scaled (N(0,1)/sqrt(fan_in)) | normal (plain N(0,1)) | zeros
     l2: float = 0.0              # penalty (l2/2)*sum(W**2) on weights, not biases
     optimizer: str = "adam"      # adam | sgd (with momentum)
     lr: float = 1e-3
@@ -41,8 +41,12 @@ class Spec:
 SWEEP = (2, 3, 4, 5, 10, 30, 100)
 
 SPECS = [
-    Spec("mnist-softmax", "mnist", (), epochs=15, lr=2e-3, lr_decay=0.8, l2=1e-4,
+    # Zero init: border pixels are blank in every image, get no gradient and so stay exactly 0.
+    # The L2 penalty trades ~0.6 points of accuracy for templates a reader can recognise.
+    Spec("mnist-softmax", "mnist", (), init="zeros", epochs=15, lr=2e-3, lr_decay=0.8, l2=1e-2,
          note="no hidden layer: each output neuron is one weight template"),
+    Spec("mnist-softmax-sharp", "mnist", (), init="zeros", epochs=15, lr=2e-3, lr_decay=0.8, l2=1e-4,
+         note="the same, barely regularised: more accurate, noisier templates"),
     Spec("mnist-h10", "mnist", (10,), epochs=40, lr=2e-3, lr_decay=0.9, l2=3e-4, note="one hidden layer of 10"),
     Spec("mnist-h16x16", "mnist", (16, 16), epochs=50, batch=64, lr=2e-3, lr_decay=0.93, l2=1.5e-3,
          note="the drawing network"),
@@ -58,9 +62,9 @@ SPECS = [
     Spec("mnist-h300-small-l2", "mnist", (300,), train_subset=1000, epochs=60, curves=True, l2=1e-2,
          note="the same with L2"),
     Spec("mnist-h300-l2", "mnist", (300,), epochs=20, lr=1e-3, lr_decay=0.85, l2=1e-4, note="a bigger net, full data"),
-    Spec("fashion-softmax", "fashion", (), epochs=15, lr=2e-3, lr_decay=0.8, l2=1e-4),
+    Spec("fashion-softmax", "fashion", (), init="zeros", epochs=15, lr=2e-3, lr_decay=0.8, l2=3e-3),
     Spec("fashion-h100", "fashion", (100,), epochs=15, lr=1e-3, lr_decay=0.85, l2=1e-4),
-    Spec("cifar-softmax", "cifar10", (), epochs=15, lr=1e-3, lr_decay=0.85, l2=1e-3),
+    Spec("cifar-softmax", "cifar10", (), init="zeros", epochs=15, lr=1e-3, lr_decay=0.85, l2=1e-3),
     Spec("cifar-h100", "cifar10", (100,), epochs=20, lr=1e-3, lr_decay=0.9, l2=1e-3),
 ]
 

@@ -18,10 +18,12 @@ from . import forward as fw
 
 
 def init_params(layers, init, rng, dtype=np.float32):
-    """Weights per `init` (he | scaled | normal), zero biases. Returns (weights, biases)."""
+    """Weights per `init` (he | scaled | normal | zeros), zero biases. Returns (weights, biases).
+    zeros suits softmax regression only (convex, no symmetry to break): pixels that are blank in
+    every training image get no gradient, so their weights stay at exactly 0 instead of noise."""
     weights, biases = [], []
     for n_in, n_out in zip(layers[:-1], layers[1:]):
-        scale = {"normal": 1.0, "scaled": 1.0 / np.sqrt(n_in), "he": np.sqrt(2.0 / n_in)}[init]
+        scale = {"normal": 1.0, "scaled": 1.0 / np.sqrt(n_in), "he": np.sqrt(2.0 / n_in), "zeros": 0.0}[init]
         weights.append((rng.standard_normal((n_in, n_out)) * scale).astype(dtype))
         biases.append(np.zeros(n_out, dtype))
     return weights, biases
