@@ -66,10 +66,6 @@ export function decodeInk(text) {
   return i === N ? ink : null;
 }
 
-export function quantise(ink) {
-  return Float32Array.from(ink, (v) => Math.round(Math.min(1, Math.max(0, v)) * LEVELS) / LEVELS);
-}
-
 /* ------------------------------------------------------------ small helpers */
 
 function fmt(v, digits = 2) {
@@ -809,7 +805,6 @@ class DrawLab {
     });
     this.q(".draw-verdict-digit").textContent = this.classes[res.pred];
     this.q(".draw-verdict-conf").textContent = `${percent(res.conf)} ${this.S.sure}`;
-    this.root.classList.toggle("is-blank", res.ink === 0);
     this.drawLinks();
   }
 
