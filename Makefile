@@ -4,6 +4,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 PORT    ?= 8000
 SITE    ?= site
+# One BLAS thread: our matrices are small, and two threads made 784-10 training ~20x slower
+# here (benchmarks/report.md). Also keeps trained weights identical across runs on a machine.
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: site test serve bench clean setup browser
 

@@ -71,7 +71,7 @@ import numpy as np  # noqa: E402
 TRAIN_MODELS = ("mnist-softmax", "mnist-h10", "mnist-h16x16", "mnist-h30", "mnist-h300-l2")
 LIVE_FALLBACK = ("mnist-h16x16", "mnist-softmax")
 CHAPTER = "en/looking-inside.html"
-PARTS = ("training", "warm", "browser", "cold")   # run in this order; "build" = warm + cold
+PARTS = ("training", "warm", "browser", "cold", "cold1")   # run in this order; "build" = warm + cold + cold1
 CHROMIUM = "/usr/bin/chromium"
 TOL = 1e-6
 
@@ -330,10 +330,10 @@ def copy_sources(root):
     (root / "node_modules").symlink_to(REPO / "node_modules", target_is_directory=True)
 
 
-def run_build(out, root, cache, label, timeout):
+def run_build(out, root, cache, label, timeout, extra_env=None):
     """One `nnviz build` in a fresh process (as `make site` runs it); streams its log. A build still
     running after `timeout` seconds is killed and reported as such (a lower bound, not a failure)."""
-    env = dict(os.environ, NNVIZ_MODEL_CACHE=str(cache), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, NNVIZ_MODEL_CACHE=str(cache), PYTHONUNBUFFERED="1", **(extra_env or {}))
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", BUILD_SNIPPET, str(out), str(root)], cwd=root, env=env,
@@ -349,7 +349,7 @@ def run_build(out, root, cache, label, timeout):
         for line in proc.stdout:
             line = line.rstrip("\n")
             lines.append(line)
-            if label in ("cold", "prime") and ("done in" in line or line.startswith(("training", "analysing", "built"))):
+            if label.startswith(("cold", "prime")) and ("done in" in line or line.startswith(("training", "analysing", "built"))):
                 log(f"  [{label}] {line.strip()}")
         rc = proc.wait()
     finally:
@@ -411,20 +411,26 @@ def bench_warm(tmp, warm_reps, timeout):
             "sum_train_seconds": round(sum(m["train_seconds"] or 0 for m in models), 1)}, out
 
 
-def bench_cold(tmp, timeout):
+def bench_cold(tmp, timeout, blas_threads=None):
     """Cold build: the same sources, a fresh empty NNVIZ_MODEL_CACHE (every model trained and
-    analysed), data and npm packages cached. Stopped after `timeout` s (reported as a lower bound)."""
-    root, cache, out = tmp / "src-copy", tmp / "cold-cache", tmp / "cold" / "site"
+    analysed), data and npm packages cached. Stopped after `timeout` s (reported as a lower bound).
+    blas_threads: run the build with OPENBLAS_NUM_THREADS set to it (the variant), else as is."""
+    tag = "cold" if blas_threads is None else f"cold-blas{blas_threads}"
+    root, cache, out = tmp / "src-copy", tmp / f"{tag}-cache", tmp / tag / "site"
     if not root.exists():
         copy_sources(root)
     out.parent.mkdir(parents=True)
-    log(f"build: cold (empty model cache), stopped after {timeout:.0f} s if still running")
-    cold = run_build(out, root, cache, "cold", timeout)
-    log(f"  cold build: {cold['wall_seconds']:.1f} s wall, {cold['models_trained']}/{cold['models_total']} models trained"
+    env = {} if blas_threads is None else {"OPENBLAS_NUM_THREADS": str(blas_threads)}
+    log(f"build: {tag} (empty model cache{', OPENBLAS_NUM_THREADS=%d' % blas_threads if env else ''}), "
+        f"stopped after {timeout:.0f} s if still running")
+    cold = run_build(out, root, cache, tag, timeout, env)
+    cold["env"] = env
+    log(f"  {tag} build: {cold['wall_seconds']:.1f} s wall, {cold['models_trained']}/{cold['models_total']} models trained"
         + ("" if cold["completed"] else " — STOPPED (time limit)"))
     if cold["completed"]:
         models = site_models(out)
         cold["sum_train_seconds"] = round(sum(m["train_seconds"] or 0 for m in models), 1)
+        cold["train_seconds"] = {m["model"]: m["train_seconds"] for m in models}
     return cold
 
 
@@ -808,6 +814,14 @@ def evaluate_targets(r):
             f"> {c['stopped_after_seconds']:.0f} s (stopped; {c['models_trained']} of {c['models_total']} models trained)")
         rows.append({"what": "cold build (empty model cache)", "target": f"≤ {TARGETS['cold_build_s']:.0f} s",
                      "measured": measured, "met": c["completed"] and c["wall_seconds"] <= TARGETS["cold_build_s"]})
+    c1 = b.get("cold1")
+    if c1:
+        env = " ".join(f"{k}={v}" for k, v in c1["env"].items())
+        measured = fmt_s(c1["wall_seconds"]) if c1["completed"] else (
+            f"> {c1['stopped_after_seconds']:.0f} s (stopped; {c1['models_trained']} of {c1['models_total']} models trained)")
+        rows.append({"what": f"cold build with {env} (variant, not how `make site` runs today)",
+                     "target": f"≤ {TARGETS['cold_build_s']:.0f} s", "measured": measured,
+                     "met": c1["completed"] and c1["wall_seconds"] <= TARGETS["cold_build_s"]})
     if wm:
         rows.append({"what": "warm rebuild after editing one chapter (median, fresh process)",
                      "target": f"≤ {TARGETS['warm_build_s']:.0f} s", "measured": fmt_s(wm["wall_median"], 2),
@@ -862,8 +876,8 @@ def markdown(r):
               f"epochs capped at {t['epochs_cap']} (the table trains longer; the cap keeps `make bench` near 10 min, "
               f"so these accuracies are below the site's). Threads matched: numpy's BLAS {t['numpy_blas_threads']}, "
               f"torch {t['torch_threads']} (intra-op; defaults here: numpy {t['numpy_blas_threads_default']}, "
-              f"torch {t['torch_threads_default']}). On this shared 2-core machine two spinning threads per side made "
-              "both sides up to 10× slower and erratic, so the comparison runs single-threaded unless `--threads` says otherwise. "
+              f"torch {t['torch_threads_default']}). Single-threaded unless `--threads` says otherwise: in trial runs on this "
+              "2-core machine while other jobs shared it, two threads per side made both sides erratic and up to 10× slower. "
               f"{t['reps']} runs per side, alternating which side goes first; medians. Time = the whole training call "
               "(data prep, epochs, final train-set accuracy), test accuracy on the 10k test set.", "",
               "| model | layers | epochs (table) | batch | numpy | PyTorch | numpy / PyTorch | paired ratio | numpy acc | PyTorch acc |",
@@ -884,6 +898,12 @@ def markdown(r):
             wall = fmt_s(c["wall_seconds"]) if c["completed"] else f"> {c['stopped_after_seconds']:.0f} s (stopped)"
             L.append(f"| cold (fresh, empty `NNVIZ_MODEL_CACHE`) | {wall} | {fmt_s(c['build_seconds'])} | "
                      f"{c['models_trained']} of {c['models_total']} | {c['load1_before']} |")
+        c1 = b.get("cold1")
+        if c1:
+            env = " ".join(f"{k}={v}" for k, v in c1["env"].items())
+            wall = fmt_s(c1["wall_seconds"]) if c1["completed"] else f"> {c1['stopped_after_seconds']:.0f} s (stopped)"
+            L.append(f"| cold, with `{env}` | {wall} | {fmt_s(c1['build_seconds'])} | "
+                     f"{c1['models_trained']} of {c1['models_total']} | {c1['load1_before']} |")
         if wm:
             p = wm["prime"]
             L.append(f"| priming (a copy of the repo's `.cache`) | {fmt_s(p['wall_seconds'])} | {fmt_s(p['build_seconds'])} | "
@@ -897,13 +917,33 @@ def markdown(r):
                   f"{c['models_trained']} of {c['models_total']} models trained, to keep `make bench` near 10 minutes; "
                   "its time is a lower bound.", ""]
         if c and c["completed"]:
-            L += [f"Training time summed over the models in the cold build: {c['sum_train_seconds']} s.", ""]
+            L += [f"Training time summed over the models in the cold build: {c['sum_train_seconds']} s"
+                  + (f"; with `{' '.join(f'{k}={v}' for k, v in c1['env'].items())}`: {c1['sum_train_seconds']} s"
+                     if c1 and c1["completed"] else "") + ".", ""]
+        if c and c1 and c["completed"] and c1["completed"]:
+            threads = r["machine"]["numpy_blas_threads"]
+            if c1["wall_seconds"] < 0.8 * c["wall_seconds"]:
+                t0, t1 = c.get("train_seconds") or {}, c1.get("train_seconds") or {}
+                slow = [f"{m} {t0[m]:.1f} s → {t1[m]:.1f} s" for m in t0 if t1.get(m) and t0[m] > 2 * t1[m] + 1]
+                L += [f"numpy's BLAS runs {threads} threads by default here. The same cold build took "
+                      f"{c['wall_seconds']:.0f} s by default and {c1['wall_seconds']:.0f} s with one BLAS thread "
+                      f"(run right after it; load {c['load1_before']} → {c1['load1_before']})"
+                      + (f"; the difference is in a few models: {'; '.join(slow)}, while the others train in about the "
+                         "same time either way" if slow else "") + ".", ""]
+            else:
+                L += [f"One BLAS thread instead of numpy's default {threads} made no clear difference to the cold build "
+                      f"({c['wall_seconds']:.0f} s vs {c1['wall_seconds']:.0f} s).", ""]
         if wm:
-            L += ["Site models (full table epochs, as `make site` builds them):", "",
-                  "| model | test accuracy | target | epochs | train time (when trained) |", "| --- | --- | --- | --- | --- |"]
+            tcold = (c or {}).get("train_seconds") or {}
+            tcold1 = (c1 or {}).get("train_seconds") or {}
+            L += ["Site models (full table epochs, as `make site` builds them; accuracies from the warm build, whose "
+                  "models are the repo's cached ones; train times from this run's cold builds):", "",
+                  "| model | test accuracy | target | epochs | train time, cold build | with 1 BLAS thread |",
+                  "| --- | --- | --- | --- | --- | --- |"]
             for x in wm["site_models"]:
                 tgt = "—" if x["target"] is None else f"≥ {100 * x['target']:.1f}% ({'met' if x['met'] else '**missed**'})"
-                L.append(f"| {x['model']} | {100 * x['test_accuracy']:.2f}% | {tgt} | {x['epochs']} | {fmt_s(x['train_seconds'])} |")
+                L.append(f"| {x['model']} | {100 * x['test_accuracy']:.2f}% | {tgt} | {x['epochs']} | "
+                         f"{fmt_s(tcold.get(x['model']))} | {fmt_s(tcold1.get(x['model']))} |")
             L.append("")
     w = r.get("browser")
     if w:
@@ -965,7 +1005,7 @@ def markdown(r):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", choices=PARTS + ("build",), action="append",
-                    help="run only this part (repeatable; build = warm + cold)")
+                    help="run only this part (repeatable; build = warm + cold + cold1)")
     ap.add_argument("--epochs", type=int, default=2, help="epoch cap for the training comparison (default 2)")
     ap.add_argument("--reps", type=int, default=3, help="runs per side per model (default 3)")
     ap.add_argument("--threads", type=int, default=1,
@@ -979,12 +1019,18 @@ def main(argv=None):
                     help="site for the browser part (default: the warm build's output, else <repo>/site)")
     ap.add_argument("--cold-timeout", type=float, default=450,
                     help="stop the cold build after this many seconds and report the lower bound (default 450)")
+    ap.add_argument("--cold-blas-threads", type=int, default=1,
+                    help="then a second cold build with OPENBLAS_NUM_THREADS set to this (default 1; 0 = skip it)")
+    ap.add_argument("--budget", type=float, default=720,
+                    help="the second cold build gets at most what is left of this many seconds (default 720)")
     ap.add_argument("--build-timeout", type=float, default=900, help="limit for the priming and warm builds")
     ap.add_argument("--out", type=Path, default=HERE, help="folder for report.json / report.md")
     args = ap.parse_args(argv)
     parts = set(args.only or PARTS)
     if "build" in parts:
-        parts |= {"warm", "cold"}
+        parts |= {"warm", "cold", "cold1"}
+    if args.cold_blas_threads <= 0:
+        parts.discard("cold1")
 
     report_path = args.out / "report.json"
     report = {}
@@ -1013,6 +1059,11 @@ def main(argv=None):
                     report["build"]["warm"], built = bench_warm(tmp, args.warm, args.build_timeout)
                 elif part == "cold":
                     report["build"]["cold"] = bench_cold(tmp, args.cold_timeout)
+                elif part == "cold1":
+                    left = args.budget - (time.perf_counter() - T0)
+                    if left < 60:
+                        raise RuntimeError(f"skipped: {args.budget:.0f} s budget spent (--budget)")
+                    report["build"]["cold1"] = bench_cold(tmp, min(args.cold_timeout, left), args.cold_blas_threads)
                 else:
                     site = args.site or built or REPO / "site"
                     if not (site / CHAPTER).is_file():
@@ -1022,7 +1073,7 @@ def main(argv=None):
                 import traceback
                 traceback.print_exc()
                 report["errors"][part] = f"{type(e).__name__}: {e}"
-                (report["build"] if part in ("warm", "cold") else report).pop(part, None)
+                (report["build"] if part in ("warm", "cold", "cold1") else report).pop(part, None)
             log(f"{part}: {time.perf_counter() - t0:.1f} s")
     report["load"]["end"] = loadavg()
     report["duration_seconds"] = round(time.perf_counter() - T0, 1)
