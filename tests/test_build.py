@@ -24,15 +24,14 @@ import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from nnviz import analyse as an
 from nnviz import build as nb
 from nnviz import cli, data, export, train
-from nnviz import analyse as an
 from nnviz import forward as fw
 from nnviz.specs import Spec
 
@@ -168,11 +167,14 @@ def cli_build(monkeypatch, capsys, out, root, cache, **kw):
 
 
 def assert_clean_error(status, err, *needles):
+    """Exit status 1 and one `error: ...` message (which may span lines), no traceback."""
     assert status == 1, err
-    assert err.startswith("error: "), err
     assert "Traceback" not in err, err
+    starts = [i for i, line in enumerate(err.splitlines()) if line.startswith("error: ")]
+    assert len(starts) == 1, err
+    message = "\n".join(err.splitlines()[starts[0]:])
     for needle in needles:
-        assert needle in err, f"{needle!r} not in:\n{err}"
+        assert needle in message, f"{needle!r} not in:\n{message}"
 
 
 # --------------------------------------------------------------------------- a subprocess build
@@ -216,7 +218,7 @@ def run_child(mode, out, root, cache, marker=None, hash_seed="0", wait=True):
     args = [sys.executable, "-c", CHILD.format(tests=str(Path(__file__).parent)), mode, str(out), str(root),
             str(cache), str(marker or "")]
     if wait:
-        r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert r.returncode == 0, r.stderr[-3000:]
         return r
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -324,10 +326,10 @@ def test_pages_and_runtime(built):
 
 
 def test_missing_cifar_is_one_clear_notice(built):
-    out, root, cache, ctx, logs = built
+    out, _, _, ctx, logs = built
     notices = [line for line in logs if "CIFAR-10" in line]
-    assert notices == ["NOTICE: CIFAR-10 skipped: official archive cifar-10-python.tar.gz not found "
-                       "(tests/test_build.py)"], logs
+    assert notices == [("NOTICE: CIFAR-10 skipped: official archive cifar-10-python.tar.gz not found "
+                        "(tests/test_build.py)")], logs
     assert ctx["unavailable"] == ["tiny-cifar"]
     assert not (out / "data" / "tiny-cifar").exists() and not (out / "data" / "cifar10").exists()
     index = (out / "index.html").read_text(encoding="utf-8")
@@ -359,10 +361,8 @@ def test_warm_build_trains_and_analyses_nothing(built, tmp_path, monkeypatch):
         raise AssertionError("the warm build recomputed something the cache holds")
     monkeypatch.setattr(train, "train", no)
     monkeypatch.setattr(an, "analyse", no)
-    t0 = time.perf_counter()
     tiny_build(tmp_path / "again", root, cache)
     assert snapshot(tmp_path / "again") == snapshot(out)      # and the same bytes
-    assert time.perf_counter() - t0 < 120                    # (sanity only: never a timing assertion)
 
 
 # --------------------------------------------------------------------------- determinism
@@ -393,7 +393,7 @@ def test_real_site_builds_are_byte_identical(tmp_path):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
         out = tmp_path / f"site-{seed}"
         r = subprocess.run([sys.executable, "-m", "nnviz.cli", "build", "--out", str(out)], env=env,
-                           capture_output=True, text=True, timeout=1200, cwd=REPO)
+                           capture_output=True, text=True, timeout=1200, cwd=REPO, check=False)
         assert r.returncode == 0, r.stderr[-3000:]
         outs.append(snapshot(out))
     a, b = outs
@@ -579,9 +579,6 @@ def test_model_cache_file_that_breaks_its_spec_is_a_clear_error(tmp_path, monkey
     assert_clean_error(status, err, str(path), "W2 has shape (7, 10)", "expects (8, 10)")
 
 
-@pytest.mark.xfail(strict=True, reason="train.train_cached reads z['meta'] with np.load outside any error "
-                   "handling: a truncated cache entry raises zipfile.BadZipFile (a traceback), not a "
-                   "ModelError naming the file (routed to the owner of src/nnviz/train.py)")
 def test_damaged_model_cache_file_is_a_clear_error(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "cache"
     root = make_root(tmp_path)
@@ -608,7 +605,7 @@ def test_real_cli_exits_1_without_traceback(tmp_path):
                NNVIZ_MODEL_CACHE=str(tmp_path / "models"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
     r = subprocess.run([sys.executable, "-m", "nnviz.cli", "build", "--out", str(tmp_path / "site")],
-                       env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                       env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False)
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "Traceback" not in r.stderr, r.stderr
     errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]

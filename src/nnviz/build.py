@@ -56,7 +56,7 @@ def load_datasets(names, load_data, progress):
             if name not in OPTIONAL:      # the chapters need it: one clear error, not a notice
                 raise data.DataUnavailable(f"{e} (the site needs {name}; only "
                                            f"{', '.join(OPTIONAL)} may be missing)") from None
-            notices.append(str(e))
+            notices.append(str(e).replace(str(Path.home()), "~"))   # pages never show the builder's home
             progress(f"NOTICE: {e}")
     return datasets, notices
 

@@ -192,9 +192,15 @@ def train_cached(spec, ds, cache_dir, progress=print):
     Returns (Model (float64), meta dict)."""
     path = Path(cache_dir) / "models" / f"{spec.name}-{cache_key(spec, ds.digest)}.npz"
     if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-        return fw.load(path, name=str(path)), meta
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+            return fw.load(path, name=str(path)), meta
+        except fw.ModelError:
+            raise
+        except Exception as e:   # truncated or foreign file: say which, never a bare traceback
+            raise fw.ModelError(f"{path}: damaged model cache entry ({type(e).__name__}: {e}); "
+                                "delete it to retrain") from None
     model, meta = train(spec, ds)
     blob = io.BytesIO(fw.to_bytes(model))
     with np.load(blob) as z:

@@ -216,18 +216,9 @@ def draw_server(draw_site):
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    if not Path(CHROMIUM).is_file():
-        missing(f"{CHROMIUM} not found: run scripts/install_chromium.sh")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("Playwright is not installed: pip install playwright==1.64.1")
-    from conftest import CHROMIUM_ARGS
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def chromium(browser):
+    """The shared Chromium of conftest.py (a second Playwright in one process would clash)."""
+    return browser
 
 
 def new_page(chromium, draw_site, draw_server, **context_args):
