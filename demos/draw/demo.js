@@ -801,7 +801,9 @@ class DrawLab {
       b.querySelector(".draw-out-pct").textContent = shortPercent(p);
       b.classList.toggle("is-pred", k === res.pred);
       b.title = `${this.classes[k]}: ${percent(p)}`;
-      b.setAttribute("aria-label", `${this.S.output} ${this.classes[k]}: ${percent(p)}`);
+      // The name holds the visible text in order (class, then the short percent: axe's
+      // label-content-name-mismatch); the title keeps the precise value.
+      b.setAttribute("aria-label", `${this.S.output} ${this.classes[k]} ${shortPercent(p)}`);
     });
     this.q(".draw-verdict-digit").textContent = this.classes[res.pred];
     this.q(".draw-verdict-conf").textContent = `${percent(res.conf)} ${this.S.sure}`;
