@@ -53,6 +53,7 @@ import jinja2
 import markdown
 from markupsafe import Markup
 from markdown.extensions.toc import slugify_unicode
+from markdown.treeprocessors import Treeprocessor
 
 LANGS = ("en", "zh")
 INDEX = {"en": "index.html", "zh": "zh/index.html"}   # where each language's index lives
@@ -123,6 +124,20 @@ TOKEN_RE = re.compile(r"NNVIZ[A-Z]\d{5}Q")
 def _slugify(value, separator):
     """Heading ids: unicode-aware (Chinese headings keep their words), placeholders removed."""
     return slugify_unicode(TOKEN_RE.sub("", value), separator)
+
+
+class _PermalinkLabels(Treeprocessor):
+    """aria-label on the toc extension's "#" heading permalinks (the page language's "Link to this
+    section"): otherwise each is a tab stop named "#"."""
+
+    def __init__(self, md, label):
+        super().__init__(md)
+        self.label = label
+
+    def run(self, root):
+        for a in root.iter("a"):
+            if "headerlink" in a.get("class", "").split():
+                a.set("aria-label", self.label)
 
 
 # ------------------------------------------------------------------ small helpers
@@ -704,9 +719,12 @@ class _Renderer:
     def markdown(self, lang):
         t = self.i18n[lang]
         exts = ["extra", "toc", "attr_list"] + (["smarty"] if lang == "en" else [])
-        return markdown.Markdown(extensions=exts, output_format="html", extension_configs={
+        md = markdown.Markdown(extensions=exts, output_format="html", extension_configs={
             "toc": {"slugify": _slugify, "toc_depth": "2-3", "permalink": "#",
                     "permalink_title": t["permalink"]}})
+        # after "toc" (priority 5): name each "#" permalink, so a screen reader's tab stop says where it goes
+        md.treeprocessors.register(_PermalinkLabels(md, t["permalink"]), "permalink_labels", 4)
+        return md
 
     def toc_html(self, tokens):
         if not tokens:

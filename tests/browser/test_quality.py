@@ -35,25 +35,11 @@ CHAPTERS = ("en/looking-inside.html", "zh/looking-inside.html")
 INDEXES = ("index.html", "zh/index.html")
 READY_TIMEOUT = 240_000      # ms: the runtime on a loaded 2-core machine
 
-# Serious axe violations in demos owned by others, reported and routed (see the report of issue 7).
+# Serious axe violations in demos owned by others, reported and routed but not yet fixed.
 # Each entry: (rule, a class every failing element has) -> why it is still open. A page with only
 # these violations is an xfail naming them; any other serious/critical violation fails.
-KNOWN = {
-    ("color-contrast", "cm-cell"):
-        "demos/confusion/demo.css: text on the strong green/red cells (.cm-cell.l13-l20) is below 4.5:1 "
-        "(#fdfdfb on #46945d = 3.6:1 light; #15171a on #ac5951 = 3.7:1 dark)",
-    ("label-content-name-mismatch", "cm-cell"):
-        "demos/confusion/partial.html: a cell's aria-label lacks its visible number "
-        "(text '1111' vs '1,111 images of 1 read as 1'; text '0' vs 'No image of 1 was read as 4')",
-    ("color-contrast", "dm-cell"):
-        "demos/diffmatrix/demo.css: text on the strong green/red cells (.dm-cell.l11-l20) is below 4.5:1 "
-        "(#e4e6ea on #44875a = 3.5:1 dark)",
-    ("label-content-name-mismatch", "dm-cell"):
-        "demos/diffmatrix/partial.html: aria-label lacks the visible number (text '0' vs '1 read as 4: no change'; "
-        "'+29' vs '2 read right: 29 more with the hidden layer')",
-    ("label-content-name-mismatch", "draw-neuron"):
-        "demos/draw/demo.js:804: output buttons show '3%' (shortPercent) but are labelled 'Output 0: 2.9%' (percent)",
-}
+# Empty: the confusion/diffmatrix contrast and cell names and the draw output names are fixed.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 # --------------------------------------------------------------------------- the site and its files
