@@ -76,7 +76,7 @@ function fmt(v, digits = 2) {
 function percent(p) {
   if (p >= 0.9995) return ">99.9%";  // a float that rounds to 1 is still not certainty
   if (p > 0 && p < 0.0005) return "<0.1%";
-  return (100 * p).toFixed(p >= 0.1 ? 0 : 1) + "%";
+  return (100 * p).toFixed(p >= 0.1 && p < 0.995 ? 0 : 1) + "%";   // 0.996 -> "99.6%", never "100%"
 }
 
 /** At most 4 characters, for the narrow columns under the bars (titles keep the precise value). */
