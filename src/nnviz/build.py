@@ -179,12 +179,6 @@ def key(name):
     return name.replace("-", "_")
 
 
-CLASSES_ZH = {   # class names for the Chinese chapter's prose (digits need none)
-    "fashion": ["T恤/上衣", "裤子", "套头衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"],
-    "cifar10": ["飞机", "汽车", "鸟", "猫", "鹿", "狗", "青蛙", "马", "船", "卡车"],
-}
-
-
 def chapter_vars(entries, analyses, datasets):
     """Every number a chapter may quote, pre-formatted: {{ acc.mnist_softmax }} -> "92.6%"."""
     v = {k: {} for k in ("acc", "acc2", "err", "wrong", "train_acc", "params", "epochs", "seconds",
@@ -203,7 +197,7 @@ def chapter_vars(entries, analyses, datasets):
         v["conf"][k] = {f"{i}_{j}": str(cm[i][j]) for i in range(10) for j in range(10)}
         i, j = max(((i, j) for i in range(10) for j in range(10) if i != j), key=lambda c: (cm[c[0]][c[1]], -c[0], -c[1]))
         classes = e["classes"]
-        zh = CLASSES_ZH.get(e["dataset"], classes)
+        zh = data.CLASSES_ZH.get(e["dataset"], classes)
         v["worst"][k] = {"true": classes[i], "pred": classes[j], "count": str(cm[i][j]),
                          "true_zh": zh[i], "pred_zh": zh[j]}
         v["recall"][k] = {str(c): pct(r) for c, r in enumerate(a["recall"])}

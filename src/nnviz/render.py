@@ -25,8 +25,9 @@ or `code spans` is touched.
 
 A demo partial (Jinja, autoescaped, StrictUndefined in strict mode) sees the whole context
 (models, vars, data, notices) plus `demo` = {name, args, model, id, lang, line}, `t` (UI strings of
-the page language), `lang` and `root` (e.g. "../"), and two helpers: `fail("message")` stops the
-build with the directive's file:line, `image_size("data/x.png")` gives {width, height} or None.
+the page language), `lang` and `root` (e.g. "../"), `class_names[dataset][lang]` (the ten class
+names, from nnviz.data), and two helpers: `fail("message")` stops the build with the directive's
+file:line, `image_size("data/x.png")` gives {width, height} or None.
 Argument values starting with data/ or static/ must name a file in the site.
 
 KaTeX is found at $NNVIZ_KATEX_DIR, else <root>/node_modules/katex; node at $NNVIZ_NODE, else
@@ -54,6 +55,8 @@ import markdown
 from markupsafe import Markup
 from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import Treeprocessor
+
+from .data import CLASSES, CLASSES_ZH
 
 LANGS = ("en", "zh")
 INDEX = {"en": "index.html", "zh": "zh/index.html"}   # where each language's index lives
@@ -306,6 +309,8 @@ class _Renderer:
         )
         self.env.globals["fail"] = self._fail
         self.env.globals["image_size"] = self._image_size
+        self.env.globals["class_names"] = {ds: {"en": list(CLASSES[ds]), "zh": list(CLASSES_ZH[ds])}
+                                           for ds in CLASSES}
         self.env.filters["tojson"] = lambda v: jinja2.utils.htmlsafe_json_dumps(
             v, dumps=lambda o, **kw: json.dumps(o, sort_keys=True, ensure_ascii=False, **kw))
         self._var_names = None
