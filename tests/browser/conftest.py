@@ -16,6 +16,7 @@ request fails instead of leaving the machine.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -89,6 +90,27 @@ def random_model(layers=(784, 16, 16, 10), seed=0, name=DEMO_MODEL) -> forward.M
     std = rng.uniform(0.2, 0.45, layers[0])
     spec = {"name": name, "dataset": "mnist", "layers": list(layers), "activation": "relu"}
     return forward.Model(spec, weights, biases, mean, std)
+
+
+def context_from_site(data: Path) -> dict:
+    """The render context the build passes to partials, rebuilt from a built site's data/ folder
+    (see demos/README.md): models, analyses, datasets with samples, the comparison if exported."""
+    load = lambda path: json.loads(path.read_text(encoding="utf-8"))
+    models = {e["name"]: e for e in load(data / "models.json")}
+    analysis = {name: load(data / name / "analysis.json") for name in models
+                if (data / name / "analysis.json").is_file()}
+    datasets = {samples.parent.name: {"classes": load(samples)["classes"]}
+                for samples in sorted(data.glob("*/samples.json"))}
+    compare = {}
+    for path in sorted(data.glob("compare/*.json"))[:1]:
+        compare = load(path)
+    return {"models": models, "vars": {}, "notices": [],
+            "data": {"analysis": analysis, "compare": compare, "datasets": datasets}}
+
+
+def chapter(title: str, directives: list[str]) -> str:
+    """A chapter source holding only `directives` (for pages that test demos on their own)."""
+    return "---\ntitle: " + title + "\n---\n\n" + "\n\n".join(directives) + "\n"
 
 
 def png_bytes(width=28, height=28) -> bytes:
@@ -269,16 +291,25 @@ class Server:
     site: Site
 
 
+@contextlib.contextmanager
+def serve_folder(folder):
+    """Serve `folder` on 127.0.0.1 at a free port, in a thread, with real MIME types and the CSP
+    header; yields the base URL ("http://127.0.0.1:PORT/")."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture(scope="session")
 def server(site):
-    """Serve the site on 127.0.0.1 at a free port, in a thread, with real MIME types and CSP."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(site.root)))
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield Server(f"http://127.0.0.1:{httpd.server_address[1]}/", site)
-    httpd.shutdown()
-    httpd.server_close()
+    """The site (fixture or real) served by serve_folder."""
+    with serve_folder(site.root) as url:
+        yield Server(url, site)
 
 
 @pytest.fixture(scope="session")

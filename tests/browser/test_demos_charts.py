@@ -10,18 +10,15 @@ Needs a built site ($NNVIZ_SITE or <repo>/site; skipped locally without one, a f
 """
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import Handler, assert_all_local  # tests/browser/conftest.py
+from conftest import assert_all_local, chapter, context_from_site, serve_folder  # tests/browser/conftest.py
 from nnviz import export
 from nnviz.render import render_site
 
@@ -43,22 +40,6 @@ READY = """() => document.querySelector("figure.nnv-sweep[data-enhanced]")
 
 def load_json(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def context_from_site(data: Path) -> dict:
-    """The render context the build passes to partials, rebuilt from the build's exported files."""
-    models = {e["name"]: e for e in load_json(data / "models.json")}
-    analysis = {name: load_json(data / name / "analysis.json") for name in models
-                if (data / name / "analysis.json").is_file()}
-    datasets = {}
-    for samples in data.glob("*/samples.json"):
-        datasets[samples.parent.name] = {"classes": load_json(samples)["classes"]}
-    return {"models": models, "vars": {}, "notices": [],
-            "data": {"analysis": analysis, "compare": {}, "datasets": datasets}}
-
-
-def chapter(title: str, directives: list[str]) -> str:
-    return "---\ntitle: " + title + "\n---\n\n" + "\n\n".join(directives) + "\n"
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +73,8 @@ def charts(site_dir, tmp_path_factory, missing):
 
 @pytest.fixture(scope="module")
 def charts_server(charts):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(charts["root"])))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(charts["root"]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,13 +8,9 @@ dot-product view shows are checked against CPython's forward.py on the same spri
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
-import re
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +18,7 @@ import pytest
 
 from nnviz import forward  # conftest puts src/ on sys.path when nnviz is not installed
 
-from conftest import Handler, assert_all_local  # noqa: E402  (tests/browser is on sys.path)
+from conftest import assert_all_local, context_from_site, serve_folder  # noqa: E402  (tests/browser is on sys.path)
 
 REPO = Path(__file__).resolve().parents[2]
 NEEDED = ("mnist-softmax", "mnist-h10", "mnist-h16x16", "fashion-softmax")
@@ -60,16 +56,12 @@ The end.
 
 # --------------------------------------------------------------------------- the site under test
 
-def context_from_site(site: Path) -> dict:
-    """The render context, read back from a built site's exports (see demos/README.md)."""
-    entries = json.loads((site / "data" / "models.json").read_text())
-    models = {e["name"]: e for e in entries}
-    analysis = {name: json.loads((site / "data" / name / "analysis.json").read_text()) for name in models}
-    datasets = {}
-    for e in entries:
-        sj = site / "data" / e["dataset"] / "samples.json"
-        if sj.is_file():
-            datasets[e["dataset"]] = {"classes": json.loads(sj.read_text())["classes"]}
+def context_from_site_with_notices(site: Path) -> dict:
+    """The render context read back from a built site (conftest.context_from_site), plus the build's
+    CIFAR-10 notice and the models it could not train, so the CIFAR note renders as readers see it."""
+    context = context_from_site(site / "data")
+    context["data"]["compare"] = {}
+    datasets = context["data"]["datasets"]
     notices = []
     if "cifar10" not in datasets:   # the build's own notice, from the same loader, offline
         from nnviz import data
@@ -85,9 +77,9 @@ def context_from_site(site: Path) -> dict:
             else:
                 os.environ["NNVIZ_OFFLINE"] = saved
     from nnviz.specs import SPECS
-    unavailable = sorted(sp.name for sp in SPECS if sp.dataset not in datasets)
-    return {"models": models, "unavailable": unavailable, "vars": {}, "notices": notices,
-            "data": {"analysis": analysis, "compare": {}, "datasets": datasets}}
+    context["unavailable"] = sorted(sp.name for sp in SPECS if sp.dataset not in datasets)
+    context["notices"] = notices
+    return context
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +103,7 @@ def weights_site(site_dir, tmp_path_factory, missing):
     out.mkdir()
     for name in ("data", "runtime"):
         (out / name).symlink_to(site_dir / name)
-    context = context_from_site(site_dir)
+    context = context_from_site_with_notices(site_dir)
     render_site(root, out, context, strict=True, progress=lambda *a: None)
     return out, context
 
@@ -119,12 +111,8 @@ def weights_site(site_dir, tmp_path_factory, missing):
 @pytest.fixture(scope="session")
 def weights_url(weights_site):
     out, _ = weights_site
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(out)))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(out) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,13 +14,10 @@ the benchmark. Screenshots at 1280 and 375 px go to $NNVIZ_SCREENSHOTS when that
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib.util
 import json
 import os
-import threading
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +27,7 @@ import sys
 
 if str(Path(__file__).parent) not in sys.path:  # imported from outside pytest (the benchmark)
     sys.path.insert(0, str(Path(__file__).parent))
-from conftest import CHROMIUM, Handler, assert_all_local, load_vendor_module, missing, random_model  # noqa: E402
+from conftest import assert_all_local, load_vendor_module, missing, random_model, serve_folder  # noqa: E402
 from nnviz import forward  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -207,12 +204,8 @@ def draw_site(request, tmp_path_factory) -> DrawSite:
 
 @pytest.fixture(scope="session")
 def draw_server(draw_site):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(draw_site.root)))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(draw_site.root) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -20,15 +20,13 @@ import functools
 import os
 import posixpath
 import re
-import threading
 from html.parser import HTMLParser
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
-from conftest import REPO, Handler, assert_all_local  # tests/browser/conftest.py
+from conftest import REPO, assert_all_local, serve_folder  # tests/browser/conftest.py
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CHAPTERS = ("en/looking-inside.html", "zh/looking-inside.html")
@@ -213,12 +211,8 @@ def test_images_have_text_alternatives_in_the_html(site_root, pages):
 @pytest.fixture(scope="module")
 def site_url(real_site):
     """The real site on 127.0.0.1 (a free port) with the CSP header, in a thread."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(real_site.root)))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(real_site.root) as url:
+        yield url
 
 
 RECORD_CSP = """
