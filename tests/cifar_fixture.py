@@ -16,10 +16,12 @@ Its pictures are made up: an accuracy measured on them is no result about CIFAR-
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
 import pickle
+import shutil
 import struct
 import tarfile
 from pathlib import Path
@@ -71,8 +73,9 @@ def write_archive_from(path: Path, batches, compresslevel: int = 6) -> Path:
     batch — as an official-layout archive at `path` (atomically)."""
     names = [m.rsplit("/", 1)[1] for m in data.CIFAR_MEMBERS]
 
-    def write(f):
-        with tarfile.open(fileobj=f, mode="w:gz", compresslevel=compresslevel) as tar:
+    def write(f):  # gzip mtime 0: the same batches give the same bytes (and md5) on every run
+        with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=compresslevel, mtime=0) as gz, \
+                tarfile.open(fileobj=gz, mode="w") as tar:
             def add(name, payload):
                 info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
                 info.size, info.mode = len(payload), 0o644
@@ -182,6 +185,8 @@ def full_archive(cache: Path = TEST_CACHE) -> tuple[Path, str]:
     path = folder / data.CIFAR_ARCHIVE
     md5_file = folder / "md5"
     if not (path.is_file() and md5_file.is_file()):
+        for old in cache.glob("cifar10-generated-*"):   # archives of earlier versions of this file
+            shutil.rmtree(old, ignore_errors=True)
         batches = [synthetic_batch(BATCH, seed) for seed in range(6)]
         write_archive_from(path, batches, compresslevel=1)   # speed over size: read once per run
         atomic_write(md5_file, data.file_hash(path, "md5").encode())
@@ -228,3 +233,14 @@ def cifar_loader(folder: Path, md5: str, data_cache: Path):
             os.environ.pop("NNVIZ_CACHE") if saved is None else os.environ.__setitem__("NNVIZ_CACHE", saved)
     data.CIFAR_MD5 = md5
     return load
+
+
+def full_dataset() -> data.Dataset:
+    """The full-size archive decoded through data.load, cached beside it (shared with the build
+    tests, so the 180 MB archive is decoded once per version of this file)."""
+    saved = data.CIFAR_MD5
+    try:
+        folder, md5 = full_archive()
+        return cifar_loader(folder, md5, folder / "cache")("cifar10")
+    finally:
+        data.CIFAR_MD5 = saved

@@ -35,11 +35,13 @@ async function loadSprite(dataset) {
     index: (slot) => meta.index[slot],
     label: (slot) => meta.labels[slot],
     canvas: (slot, alt) => samples.canvas(meta.index[slot], alt),
-    /** Raw pixels in [0, 1], row-major (the sprite's PNG holds the dataset's exact bytes). */
+    /** Raw pixels in [0, 1], row-major (the sprite's PNG holds the dataset's exact bytes);
+     *  for RGB data (channels 3) r, g, b of each pixel in turn, the order the models read. */
     pixels(canvas) {
       const rgba = canvas.getContext("2d", {willReadFrequently: true}).getImageData(0, 0, canvas.width, canvas.height).data;
-      const out = new Float64Array(rgba.length / 4);
-      for (let i = 0; i < out.length; i++) out[i] = rgba[4 * i] / 255;
+      const ch = meta.channels || 1;
+      const out = new Float64Array((rgba.length / 4) * ch);
+      for (let i = 0; i < out.length; i++) out[i] = rgba[4 * Math.floor(i / ch) + (i % ch)] / 255;
       return out;
     },
   };
@@ -62,6 +64,30 @@ function paintDiverging(canvas, values, scale) {
     img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
+}
+
+/* RGB models (CIFAR): 3 values per pixel. A picture of the input or of a weight vector is shown
+ * as colours (all values scaled together, lowest black, highest full brightness, as in
+ * export.rgb_template); the products w*x are added per pixel and drawn with the diverging scale. */
+function paintRGB(canvas, values) {
+  const n = Math.round(Math.sqrt(values.length / 3));
+  canvas.width = canvas.height = n;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(n, n);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  for (let i = 0; i < n * n; i++) {
+    for (let c = 0; c < 3; c++) img.data[4 * i + c] = Math.round((255 * (values[3 * i + c] - lo)) / (hi - lo || 1));
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function perPixel(values, channels) {
+  if (channels === 1) return values;
+  const out = new Float64Array(values.length / channels);
+  for (let i = 0; i < values.length; i++) out[Math.floor(i / channels)] += values[i];
+  return Array.from(out);
 }
 
 function maxAbs(rows) {
@@ -124,6 +150,8 @@ function setup(fig) {
   const cw = fig.querySelector(".nv-pic-w"), cwx = fig.querySelector(".nv-pic-wx");
 
   const state = {k: 0, slot: 0, result: null, weights: null, sprite: null, busy: 0};
+  const channels = Number(fig.dataset.channels || 1);
+  const paintInput = (canvas, values) => (channels === 3 ? paintRGB(canvas, values) : paintDiverging(canvas, values));
 
   function select(k) {
     state.k = k;
@@ -142,8 +170,11 @@ function setup(fig) {
   function drawClass() {
     const r = state.result, k = state.k;
     if (!r) return;
-    if (state.weights) paintDiverging(cw, state.weights.w[k], maxAbs([state.weights.w[k]]));
-    paintDiverging(cwx, r.products[k], r.scale);
+    if (state.weights) {
+      if (channels === 3) paintRGB(cw, state.weights.w[k]);
+      else paintDiverging(cw, state.weights.w[k], maxAbs([state.weights.w[k]]));
+    }
+    paintDiverging(cwx, r.pixelProducts[k], r.scale);
     cw.setAttribute("aria-label", `${S.w} ${classes[k]}`);
     cwx.setAttribute("aria-label", `${S.wx} ${classes[k]}`);
     formula.textContent = `z(${classes[k]}) = b + Σ w·x = ${fmt(r.b[k])} (${S.bias}) ${signed(r.pos[k])} (${S.pos}) `
@@ -197,9 +228,10 @@ function setup(fig) {
       if (!state.weights) state.weights = await nn.call("templates.weights", [nn.model(model)]);
       const r = await nn.call("templates.dot", [nn.model(model), sprite.pixels(cx)]);
       if (mine !== state.busy) return;       // a newer image was chosen meanwhile
-      r.scale = maxAbs(r.products);
+      r.pixelProducts = r.products.map((row) => perPixel(row, channels));
+      r.scale = maxAbs(r.pixelProducts);
       state.result = r;
-      paintDiverging(ca0, r.a0);
+      paintInput(ca0, r.a0);
       drawSums();
       select(r.pred);
       fig.dataset.computed = String(index);

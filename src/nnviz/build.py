@@ -205,7 +205,23 @@ def chapter_vars(entries, analyses, datasets):
         if a["history"]["test_acc"]:
             v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}","train_acc": pct(a["history"]["train_acc"][-1]),
                                              "test_acc": pct(a["history"]["test_acc"][-1])}
+        if "border_blue" in a:
+            v.setdefault("blue", {})[k] = blue_border_vars(a["border_blue"], classes)
     for name, ds in datasets.items():
         v["n"][f"{name}_train"] = f"{len(ds.y_train):,}"
         v["n"][f"{name}_test"] = f"{len(ds.y_test):,}"
     return v
+
+
+SKY = ("airplane", "ship")   # the classes ml4a says have blue (sky, water) around them
+
+
+def blue_border_vars(shares, classes):
+    """{{ blue.<model>.airplane }} etc.: blue share of each template's border ring
+    (analyse.border_blue), the mean of the other classes, and `holds`: "yes" when airplane and
+    ship have the two bluest borders of all ten templates (the chapter's condition for saying so)."""
+    by = dict(zip(classes, shares))
+    others = [s for c, s in by.items() if c not in SKY]
+    holds = set(sorted(by, key=by.get)[-2:]) == set(SKY)
+    return {**{c: pct(s, 0) for c, s in by.items()}, "others": pct(sum(others) / len(others), 0),
+            "holds": "yes" if holds else "no"}
