@@ -449,3 +449,60 @@ def test_i18n_tables_match():
 def test_parse_args():
     assert render.parse_args(' a=1 b="x y" c=\'q\' d="say \\"hi\\""', "f:1") == {
         "a": "1", "b": "x y", "c": "q", "d": 'say "hi"'}
+
+
+# ------------------------------------------------------------------ C4: ::: if dataset=NAME
+
+IF_TEXT = """\
+---
+title: Conditional
+---
+Always here.
+
+::: if dataset=mnist
+MNIST loaded, {{ acc.mnist_softmax }}.
+
+::: note
+Inside a shown branch.
+:::
+::: else
+MNIST missing.
+:::
+
+::: if dataset=cifar10
+CIFAR loaded.
+::: demo probe model=mnist-softmax
+::: note
+Hidden note.
+:::
+::: else
+CIFAR missing.
+:::
+"""
+
+
+def test_if_dataset_shows_the_branch_of_what_loaded(tmp_path):
+    context = {**CONTEXT, "data": {"analysis": {}, "datasets": {"mnist": {"classes": [], "train": 1, "test": 1}}}}
+    out, _ = build(tmp_path, {"en/if.md": IF_TEXT}, context=context)
+    page = (out / "en" / "if.html").read_text()
+    assert "Always here." in page and "MNIST loaded, 92.6%." in page and "Inside a shown branch." in page
+    assert "MNIST missing." not in page
+    assert "CIFAR missing." in page
+    assert "CIFAR loaded." not in page and "Hidden note." not in page and 'class="demo"' not in page
+    assert page.count("<aside") == 1
+
+
+@pytest.mark.parametrize("lines, n, expect", [
+    (["::: if dataset=cifar100", "x", ":::"], 5, "unknown dataset 'cifar100' in '::: if'; known datasets: cifar10, "
+                                                 "fashion, mnist (did you mean 'cifar10'?)"),
+    (["::: if dataset=mnist", "x"], 5, "'::: if' is never closed"),
+    (["::: if", "x", ":::"], 5, "expected '::: if dataset=NAME'"),
+    (["::: else"], 5, "'::: else' outside an '::: if' block"),
+    (["::: if dataset=mnist", "::: else", "::: else", ":::"], 7, "'::: else' outside"),
+])
+def test_if_errors(tmp_path, lines, n, expect):
+    text = OK
+    for k, line in enumerate(lines):
+        text = with_line(text, 5 + k, line)
+    msg = broken(tmp_path, text)
+    assert msg.startswith(f"chapters/en/bad.md:{n}: ") and expect in msg, msg

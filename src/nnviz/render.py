@@ -19,6 +19,11 @@ Chapter syntax (all on top of Python-Markdown with extra + toc + attr_list):
     ::: note title="Careful"         a call-out box (kind=note|tip|warning) up to a line `:::`
     ...
     :::
+    ::: if dataset=cifar10           a passage shown only when that dataset loaded at build time
+    ...                              (context["data"]["datasets"]); `::: else` starts the
+    ::: else                         alternative, `:::` closes it; demos and notes allowed inside
+    ...
+    :::
 
 Directives start at column 0 and stand alone on their line. Nothing inside fenced code blocks
 or `code spans` is touched.
@@ -397,9 +402,10 @@ class _Renderer:
         """Variables and directives (line by line), then math (per run of non-code lines)."""
         out = []          # (text, source line, is_code)
         fence = None
-        note = None       # line number of the open note
+        blocks = []       # open ::: note / ::: if blocks: [kind, line, shown]
         for i in range(body_start, len(lines)):
             n, line = i + 1, lines[i]
+            shown = all(b[2] for b in blocks)
             if fence:
                 out.append((line, n, True))
                 m = FENCE_RE.match(line)
@@ -411,25 +417,29 @@ class _Renderer:
                 fence = m.group(1)
                 out.append((line, n, True))
                 continue
-            line = self.substitute_vars(ch, line, n)
             d = DIRECTIVE_RE.match(line)
             if not d:
-                out.append((line, n, False))
+                if shown:
+                    out.append((self.substitute_vars(ch, line, n), n, False))
                 continue
             where = f"{ch.rel}:{n}"
             words = d.group(1).strip()
             kind, _, rest = words.partition(" ")
+            if kind in ("if", "else") or not words:
+                self.condition(ch, blocks, kind, rest, where, out, n)
+                continue
+            if not shown and kind != "note":
+                continue
+            line = self.substitute_vars(ch, line, n)
             try:
-                if not words:
-                    if note is None:
-                        self.problem(f"{where}: ':::' closes nothing; expected an open '::: note' before it")
-                        continue
-                    note = None
-                    out += [("", n, False), ("</aside>", n, False), ("", n, False)]
-                elif kind == "note":
+                if kind == "note":
+                    note = next((b[1] for b in blocks if b[0] == "note"), None)
                     if note is not None:
                         self.problem(f"{where}: '::: note' inside the note opened on line {note}; "
                                      f"expected ':::' to close that one first")
+                        continue
+                    if not shown:
+                        blocks.append(["note", n, True])
                         continue
                     args = parse_args(rest, where)
                     note_kind = args.pop("kind", "note")
@@ -440,7 +450,7 @@ class _Renderer:
                     if args:
                         self.problem(f"{where}: unknown note argument(s) {', '.join(args)}; expected title=\"...\" and kind=")
                     title = self.i18n[ch.lang][note_kind] if title is None else self.extract_math(ch, title, [n])
-                    note = n
+                    blocks.append(["note", n, True])
                     out += [("", n, False),
                             (f'<aside class="note note-{note_kind}" markdown="1">', n, False),
                             (f'<p class="note-title">{htmlmod.escape(title, quote=False)}</p>', n, False),
@@ -465,12 +475,14 @@ class _Renderer:
                         out.append((f'<div class="build-error">{htmlmod.escape(line)}</div>', n, False))
                 else:
                     self.problem(f"{where}: unknown directive '::: {kind}'; expected '::: demo NAME ...', "
-                                 f"'::: figure ...', '::: note' or ':::' (closing a note)")
+                                 f"'::: figure ...', '::: note', '::: if dataset=NAME', '::: else' or ':::' "
+                                 f"(closing a note or an if)")
             except BuildError as e:
                 self.problem(str(e))
-        if note is not None:
-            self.problem(f"{ch.rel}:{note}: '::: note' is never closed; expected a line ':::' after it")
-            out += [("", note, False), ("</aside>", note, False)]
+        for kind, line, _ in blocks:
+            self.problem(f"{ch.rel}:{line}: '::: {kind}' is never closed; expected a line ':::' after it")
+            if kind == "note":
+                out += [("", line, False), ("</aside>", line, False)]
         # math, per run of non-code lines
         pieces, run = [], []
 
@@ -486,6 +498,33 @@ class _Renderer:
                 run.append(item)
         flush()
         ch.text = "\n".join(pieces) + "\n"
+
+    # ---------------------------------------------------------- conditions (C4)
+
+    def condition(self, ch, blocks, kind, rest, where, out, n):
+        """`::: if dataset=NAME` / `::: else` / `:::`: a passage shown only when NAME loaded at build time."""
+        if kind == "if":
+            args = parse_args(rest, where) if rest.strip() else {}
+            name = args.pop("dataset", None)
+            if name is None or args:
+                self.problem(f"{where}: expected '::: if dataset=NAME', got {('::: if ' + rest).strip()!r}")
+            elif name not in CLASSES:
+                hint = _closest(name, CLASSES, 1)
+                self.problem(f"{where}: unknown dataset '{name}' in '::: if'; known datasets: "
+                             f"{', '.join(sorted(CLASSES))}" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+            blocks.append(["if", n, name in self.context["data"].get("datasets", {})])
+        elif kind == "else":
+            if not blocks or blocks[-1][0] != "if" or len(blocks[-1]) > 3:
+                self.problem(f"{where}: '::: else' outside an '::: if' block; expected '::: if dataset=NAME' before it")
+                return
+            blocks[-1][2] = not blocks[-1][2]
+            blocks[-1].append("else")
+        elif not blocks:
+            self.problem(f"{where}: ':::' closes nothing; expected an open '::: note' or '::: if' before it")
+        else:
+            kind, _, shown = blocks.pop()[:3]
+            if kind == "note" and shown and all(b[2] for b in blocks):
+                out += [("", n, False), ("</aside>", n, False), ("", n, False)]
 
     # ---------------------------------------------------------- variables
 
