@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nnviz import render
+from nnviz import katex, render
 from nnviz.render import BuildError, render_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,7 +161,7 @@ def site(tmp_path_factory):
 def test_pages_and_assets_exist(site):
     out, _ = site
     for rel in ("index.html", "zh/index.html", "en/what.html", "en/only.html", "zh/what.html",
-                "static/css/site.css", "static/js/nnviz.js", "static/demos/probe.js", "static/demos/probe.css",
+                "static/css/site.css", "static/js/nnviz.js", "static/demos/probe/demo.js", "static/demos/probe/demo.css",
                 "static/katex/katex.min.css"):
         assert (out / rel).is_file(), rel
     assert list((out / "static" / "katex" / "fonts").glob("*.woff2"))
@@ -207,8 +207,8 @@ def test_demo_partial_and_assets(site):
     assert '<div class="demo" data-live-demo id="demo-1" data-model="mnist-h16x16" data-lang="en">' in en
     assert "Try it 2 models" in en
     assert '<p><div class="demo"' not in en                     # not wrapped in a paragraph
-    assert en.count('src="../static/demos/probe.js"') == 1
-    assert en.count('href="../static/demos/probe.css"') == 1
+    assert en.count('src="../static/demos/probe/demo.js"') == 1
+    assert en.count('href="../static/demos/probe/demo.css"') == 1
     assert 'src="../static/js/nnviz.js"' in en
     assert '<meta name="nnviz-root" content="../">' in en
     only = (out / "en" / "only.html").read_text()
@@ -394,7 +394,7 @@ def test_math_errors(tmp_path):
 
 
 def test_missing_katex_is_clear(tmp_path, monkeypatch):
-    monkeypatch.setattr(render._Renderer, "katex_paths", lambda self: ("node", None, None))
+    monkeypatch.setattr(katex, "katex_paths", lambda root: ("node", None, None))
     msg = broken(tmp_path, with_line(OK, 6, "Some $x$ here."))
     assert msg.startswith("chapters/en/bad.md:6: the chapters use math")
     assert "npm ci" in msg and "katex_render.mjs" in msg
@@ -449,3 +449,60 @@ def test_i18n_tables_match():
 def test_parse_args():
     assert render.parse_args(' a=1 b="x y" c=\'q\' d="say \\"hi\\""', "f:1") == {
         "a": "1", "b": "x y", "c": "q", "d": 'say "hi"'}
+
+
+# ------------------------------------------------------------------ C4: ::: if dataset=NAME
+
+IF_TEXT = """\
+---
+title: Conditional
+---
+Always here.
+
+::: if dataset=mnist
+MNIST loaded, {{ acc.mnist_softmax }}.
+
+::: note
+Inside a shown branch.
+:::
+::: else
+MNIST missing.
+:::
+
+::: if dataset=cifar10
+CIFAR loaded.
+::: demo probe model=mnist-softmax
+::: note
+Hidden note.
+:::
+::: else
+CIFAR missing.
+:::
+"""
+
+
+def test_if_dataset_shows_the_branch_of_what_loaded(tmp_path):
+    context = {**CONTEXT, "data": {"analysis": {}, "datasets": {"mnist": {"classes": [], "train": 1, "test": 1}}}}
+    out, _ = build(tmp_path, {"en/if.md": IF_TEXT}, context=context)
+    page = (out / "en" / "if.html").read_text()
+    assert "Always here." in page and "MNIST loaded, 92.6%." in page and "Inside a shown branch." in page
+    assert "MNIST missing." not in page
+    assert "CIFAR missing." in page
+    assert "CIFAR loaded." not in page and "Hidden note." not in page and 'class="demo"' not in page
+    assert page.count("<aside") == 1
+
+
+@pytest.mark.parametrize("lines, n, expect", [
+    (["::: if dataset=cifar100", "x", ":::"], 5, "unknown dataset 'cifar100' in '::: if'; known datasets: cifar10, "
+                                                 "fashion, mnist (did you mean 'cifar10'?)"),
+    (["::: if dataset=mnist", "x"], 5, "'::: if' is never closed"),
+    (["::: if", "x", ":::"], 5, "expected '::: if dataset=NAME'"),
+    (["::: else"], 5, "'::: else' outside an '::: if' block"),
+    (["::: if dataset=mnist", "::: else", "::: else", ":::"], 7, "'::: else' outside"),
+])
+def test_if_errors(tmp_path, lines, n, expect):
+    text = OK
+    for k, line in enumerate(lines):
+        text = with_line(text, 5 + k, line)
+    msg = broken(tmp_path, text)
+    assert msg.startswith(f"chapters/en/bad.md:{n}: ") and expect in msg, msg
