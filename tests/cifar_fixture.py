@@ -9,7 +9,8 @@
 `write_archive(path, rows)` makes a tiny one from random pixels for unit tests. `full_archive()`
 returns a full-size one (50,000 + 10,000 images) whose pictures a network can partly learn: each
 class has its own sky/ground colours and its own shape in its own colour, placed and sized at
-random, with noise and some backgrounds swapped between classes so that it is not trivial.
+random, with noise; some backgrounds are swapped between classes and 40% of the pictures show no
+object at all, so that neither the object nor the background alone gives every answer.
 Airplanes and ships get blue skies/water, like the real photos. It is generated once per version
 of this file and cached under <repo>/.cache/tests/, a folder no real build reads.
 Its pictures are made up: an accuracy measured on them is no result about CIFAR-10.
@@ -112,17 +113,17 @@ def write_archive(path: Path, rows=4, seed=1) -> tuple[Path, np.ndarray, list[in
 # ---------------------------------------------------------------- the full-size archive
 
 # Per class: sky colour, ground colour, object colour (RGB 0..255) and shape.
-STYLE = {
-    "airplane":   ((70, 130, 225), (95, 150, 230), (200, 200, 205), "cross"),
-    "automobile": ((150, 150, 160), (80, 80, 85), (200, 40, 40), "box"),
-    "bird":       ((140, 180, 220), (110, 140, 70), (120, 80, 40), "disk"),
+STYLE = {   # only airplane and ship have blue skies / water; the others stand on grey, brown or green
+    "airplane":   ((60, 110, 235), (80, 130, 235), (200, 200, 205), "cross"),
+    "automobile": ((150, 150, 150), (80, 80, 85), (200, 40, 40), "box"),
+    "bird":       ((175, 170, 160), (110, 140, 70), (120, 80, 40), "disk"),
     "cat":        ((170, 150, 120), (120, 100, 80), (210, 160, 90), "diamond"),
     "deer":       ((120, 150, 90), (90, 110, 50), (150, 100, 60), "vbar"),
     "dog":        ((160, 140, 110), (100, 120, 60), (90, 60, 40), "ring"),
     "frog":       ((80, 110, 50), (60, 90, 40), (60, 170, 50), "disk"),
-    "horse":      ((150, 170, 120), (110, 130, 60), (110, 70, 40), "hbar"),
-    "ship":       ((110, 150, 215), (30, 70, 170), (230, 230, 230), "hbar"),
-    "truck":      ((165, 165, 170), (90, 90, 95), (220, 200, 60), "box"),
+    "horse":      ((150, 160, 120), (110, 130, 60), (110, 70, 40), "hbar"),
+    "ship":       ((100, 140, 225), (20, 60, 190), (230, 230, 230), "hbar"),
+    "truck":      ((165, 160, 150), (90, 90, 95), (220, 200, 60), "box"),
 }
 
 
@@ -155,8 +156,8 @@ def synthetic_batch(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)
     styles = [STYLE[c] for c in CLASSES]
-    # 15% of the images take another class's background: the network cannot rely on it alone
-    back = np.where(rng.random(n) < 0.15, rng.integers(0, 10, n), labels)
+    # 10% of the images take another class's background: the network cannot rely on it alone
+    back = np.where(rng.random(n) < 0.10, rng.integers(0, 10, n), labels)
     sky = np.array([s[0] for s in styles], np.float32)[back]
     ground = np.array([s[1] for s in styles], np.float32)[back]
     horizon = rng.uniform(14, 26, n).astype(np.float32)
@@ -167,8 +168,9 @@ def synthetic_batch(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     dy, dx = (rng.uniform(-6, 6, (2, n))).astype(np.float32)
     r = rng.uniform(5, 10, n).astype(np.float32)
     colour = np.array([s[2] for s in styles], np.float32)[labels] * rng.uniform(0.7, 1.2, (n, 1)).astype(np.float32)
+    hidden = rng.random(n) < 0.4   # 40% show no object, only their class's background: it matters
     for k, c in enumerate(CLASSES):
-        sel = labels == k
+        sel = (labels == k) & ~hidden
         mask = _masks(STYLE[c][3], dy[sel], dx[sel], r[sel])
         part = img[sel]
         part[mask] = np.broadcast_to(colour[sel][:, None, None, :], part.shape)[mask]
@@ -242,5 +244,46 @@ def full_dataset() -> data.Dataset:
     try:
         folder, md5 = full_archive()
         return cifar_loader(folder, md5, folder / "cache")("cifar10")
+    finally:
+        data.CIFAR_MD5 = saved
+
+
+# ---------------------------------------------------------------- the CIFAR section, built
+
+TEST_EPOCHS = 3     # test-only: enough for templates with structure; the real table keeps its own
+
+
+def cifar_passages(lang: str) -> str:
+    """Every `::: if dataset=cifar10` block of the real chapter (with its `::: else`), in order: the
+    CIFAR section exactly as the chapter writes it."""
+    lines = (REPO / "chapters" / lang / "looking-inside.md").read_text(encoding="utf-8").split("\n")
+    out, depth = [], 0
+    for line in lines:
+        if depth == 0 and line.strip() == "::: if dataset=cifar10":
+            depth = 1
+            out.append(line)
+            continue
+        if depth:
+            out.append(line)
+            if line.startswith(("::: if ", "::: note")):
+                depth += 1
+            elif line.strip() == ":::":
+                depth -= 1
+                if depth == 0:
+                    out.append("")
+    return "\n".join(out)
+
+
+def build_site(out: Path, epochs: int = TEST_EPOCHS, progress=lambda *a: None) -> dict:
+    """Build the CIFAR section of the real chapter (both languages) with the real demos, trained on
+    the full-size generated archive: its own data cache and model cache beside the archive, never
+    a real build's. Returns build()'s context. The md5 pin is restored afterwards."""
+    from nnviz.build import build
+    folder, md5 = full_archive()
+    saved = data.CIFAR_MD5
+    try:
+        root = make_root(out.parent / f"{out.name}-root", {lang: cifar_passages(lang) for lang in ("en", "zh")})
+        return build(out, root=root, specs=test_specs(epochs), load_data=cifar_loader(folder, md5, folder / "cache"),
+                     cache=folder / "models", strict=True, progress=progress)
     finally:
         data.CIFAR_MD5 = saved

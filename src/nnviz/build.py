@@ -110,7 +110,9 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if runtime:
         load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
-    context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets), "notices": notices,
+    chapter_numbers = chapter_vars(entries, analyses, datasets)
+    context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "notices": notices,
+               "facts": facts(chapter_numbers),
                "data": {"analysis": analyses, "compare": compare,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}
@@ -211,6 +213,13 @@ def chapter_vars(entries, analyses, datasets):
         v["n"][f"{name}_train"] = f"{len(ds.y_train):,}"
         v["n"][f"{name}_test"] = f"{len(ds.y_test):,}"
     return v
+
+
+def facts(v):
+    """What `::: if fact=NAME` passages test: claims the build checked against its own numbers.
+    Every fact is always defined (False when its data is missing), so a chapter never names an
+    unknown one just because a dataset was absent."""
+    return {"cifar-blue-border": v.get("blue", {}).get("cifar_softmax", {}).get("holds") == "yes"}
 
 
 SKY = ("airplane", "ship")   # the classes ml4a says have blue (sky, water) around them

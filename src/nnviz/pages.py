@@ -215,6 +215,13 @@ class Site:
                              f"{', '.join(sorted(CLASSES))}" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
         return name in self.context["data"].get("datasets", {})
 
+    def fact_holds(self, name, where):
+        facts = self.context.get("facts", {})
+        if name not in facts:
+            raise BuildError(f"{where}: unknown fact '{name}' in '::: if fact=NAME'; known facts: "
+                             f"{', '.join(sorted(facts)) or '(none)'}")
+        return bool(facts[name])
+
     def note_label(self, lang, kind):
         return self.i18n[lang][kind]
 
