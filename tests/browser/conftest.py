@@ -353,3 +353,29 @@ def page(browser, server):
     context.close()
     if requests:
         assert_all_local(requests)
+
+
+@contextlib.contextmanager
+def page_opener(browser, base_url, timeout_ms=90_000):
+    """Yields open(path, **context options) -> a loaded Playwright page on base_url + path, each in
+    its own context; afterwards: no page error, and every request stayed on 127.0.0.1."""
+    contexts, requests, errors = [], [], []
+
+    def open_(path, **options):
+        ctx = browser.new_context(**options)
+        contexts.append(ctx)
+        ctx.on("request", lambda r: requests.append(r.url))
+        pg = ctx.new_page()
+        pg.set_default_timeout(timeout_ms)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(base_url + path)
+        pg.wait_for_load_state("load")
+        return pg
+    try:
+        yield open_
+    finally:
+        for ctx in contexts:
+            ctx.close()
+    assert not errors, errors
+    if requests:
+        assert_all_local(requests)
