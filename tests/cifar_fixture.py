@@ -274,7 +274,7 @@ def cifar_passages(lang: str) -> str:
     return "\n".join(out)
 
 
-def build_site(out: Path, epochs: int = TEST_EPOCHS, progress=lambda *a: None) -> dict:
+def build_site(out: Path, epochs: int = TEST_EPOCHS, runtime=True, progress=lambda *a: None) -> dict:
     """Build the CIFAR section of the real chapter (both languages) with the real demos, trained on
     the full-size generated archive: its own data cache and model cache beside the archive, never
     a real build's. Returns build()'s context. The md5 pin is restored afterwards."""
@@ -284,6 +284,6 @@ def build_site(out: Path, epochs: int = TEST_EPOCHS, progress=lambda *a: None) -
     try:
         root = make_root(out.parent / f"{out.name}-root", {lang: cifar_passages(lang) for lang in ("en", "zh")})
         return build(out, root=root, specs=test_specs(epochs), load_data=cifar_loader(folder, md5, folder / "cache"),
-                     cache=folder / "models", strict=True, progress=progress)
+                     cache=folder / "models", strict=True, runtime=runtime, progress=progress)
     finally:
         data.CIFAR_MD5 = saved

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def cifar_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("cifar") / "site"
     logs = []
-    context = cf.build_site(out, progress=logs.append)
+    context = cf.build_site(out, runtime=False, progress=logs.append)   # the browser tests build with it
     return out, context, logs
 
 

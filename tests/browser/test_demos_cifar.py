@@ -176,3 +176,7 @@ def test_chinese_page(open_page, cifar_site):
     assert labels <= {"飞机", "汽车", "鸟", "猫", "鹿", "狗", "青蛙", "马", "船", "卡车"}
     assert context["vars"]["acc"]["cifar_h100"] in pg.inner_text("body")
     assert "3072" in pg.inner_text(f"{TEMPLATES} .nv-legend-rgb") and "红" in pg.inner_text(f"{TEMPLATES} .nv-legend-rgb")
+    pg.click(f'{TEMPLATES} .nv-tpl-item[data-k="8"]')
+    assert pg.inner_text(f"{TEMPLATES} .nv-tpl-big-class") == "船"               # class names in Chinese
+    rows = pg.eval_on_selector_all(f"{TEMPLATES} .nv-zrow-label", "els => els.map(e => e.textContent)")
+    assert rows[0] == "飞机" and rows[9] == "卡车"
