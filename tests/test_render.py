@@ -120,7 +120,8 @@ def make_tree(tmp_path, chapters=None, with_math=True):
     probe = root / "demos" / "probe"
     probe.mkdir()
     (probe / "partial.html").write_text(PROBE)
-    (probe / "demo.js").write_text("export const probe = 1;\n")
+    (probe / "demo.js").write_text('import {h} from "./helper.js";\nexport const probe = h;\n')
+    (probe / "helper.js").write_text("export const h = 1;\n")
     (probe / "demo.css").write_text(".probe-caption { color: var(--accent); }\n")
     if chapters is None:
         chapters = {"en/what.md": EN, "zh/what.md": ZH, "en/only.md": EN2}
@@ -207,7 +208,8 @@ def test_demo_partial_and_assets(site):
     assert '<div class="demo" data-live-demo id="demo-1" data-model="mnist-h16x16" data-lang="en">' in en
     assert "Try it 2 models" in en
     assert '<p><div class="demo"' not in en                     # not wrapped in a paragraph
-    assert en.count('src="../static/demos/probe/demo.js"') == 1
+    assert en.count('src="../static/demos/probe/demo.js"') == 1 and "helper.js" not in en   # C1
+    assert (out / "static" / "demos" / "probe" / "helper.js").is_file()
     assert en.count('href="../static/demos/probe/demo.css"') == 1
     assert 'src="../static/js/nnviz.js"' in en
     assert '<meta name="nnviz-root" content="../">' in en
