@@ -56,6 +56,7 @@ from markupsafe import Markup
 from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 
+from .common import NnvizError
 from .data import CLASSES, CLASSES_ZH
 
 LANGS = ("en", "zh")
@@ -64,7 +65,7 @@ NOTE_KINDS = ("note", "tip", "warning")
 REPO = Path(__file__).resolve().parents[2]            # fallback for scripts/ and node_modules/
 
 
-class BuildError(Exception):
+class BuildError(NnvizError):
     """A chapter, template or demo problem. The message starts with `path:LINE: `."""
 
 
