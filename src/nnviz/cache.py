@@ -137,16 +137,17 @@ def _npz(arrays):
     return buf
 
 
-def train_cached(spec, ds, cache_dir, progress=print, train=tr.train):
+def train_cached(spec, ds, cache_dir, progress=print, train=None):
     """Load `spec`'s model from cache_dir/models/<name>-<key>.npz, or train it and store it
-    atomically. Returns (Model (float64), meta): the same numbers whether cold or warm."""
+    atomically (with `train`, default train.train). Returns (Model (float64), meta): the same
+    numbers whether cold or warm."""
     path = model_path(cache_dir, spec, ds.digest)
     if path.exists():
         try:
             return load_model(path, spec)
         except Stale as e:
             progress(f"NOTICE: {path}: {e}; retraining {spec.name}")
-    model, meta = train(spec, ds)
+    model, meta = (train or tr.train)(spec, ds)
     check_finite(model, f"training {spec.name}")
     try:
         check_meta(meta, f"training {spec.name}")

@@ -3,10 +3,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .build import ROOT, build
 from .common import NnvizError
 from .forward import ModelError    # forward.py imports numpy and the standard library only
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(argv=None):
@@ -17,15 +16,13 @@ def main(argv=None):
     s.add_argument("--port", type=int, default=8000)
     for cmd in (b, s):
         cmd.add_argument("--out", default="site")
-        cmd.add_argument("--root", default=str(ROOT), help="the project folder (chapters/, templates/, ...)")
     args = p.parse_args(argv)
-    out, root = Path(args.out).resolve(), Path(args.root).resolve()
+    out = Path(args.out).resolve()
     try:
         if args.cmd == "serve":
             from .serve import serve
-            return serve(out, root, args.port)
-        from .build import build
-        build(out, root=root)
+            return serve(out, ROOT, args.port)
+        build(out)
     except (NnvizError, ModelError) as e:     # ours carry file:line and what was expected
         print(f"error: {e}", file=sys.stderr)
         return 1

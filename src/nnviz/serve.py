@@ -48,7 +48,7 @@ class State:
 def rebuild(out, root):
     """Run `nnviz build` in a fresh process; None when it succeeded, else its error text.
     The child's progress passes through to the terminal as it happens."""
-    cmd = [sys.executable, "-m", "nnviz.cli", "build", "--out", str(out), "--root", str(root)]
+    cmd = [sys.executable, "-m", "nnviz.cli", "build", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=root, stderr=subprocess.PIPE, text=True, errors="replace")
     tail = collections.deque(maxlen=200)
     for line in proc.stderr:
