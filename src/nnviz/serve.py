@@ -99,12 +99,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return self.live()
         super().do_GET()
 
-    def list_directory(self, path):
-        self.send_error(404, "No directory listings here")
-
     def send_head(self):
-        """Headers for a file (or a folder's index.html): its precompressed twin when the client
-        accepts it, the live-reload tag in HTML, Cache-Control by name. Returns the body."""
+        """Headers for a file (or a folder's index.html; never a listing): its precompressed twin
+        when the client accepts it, the live-reload tag in HTML, Cache-Control by name."""
         url = urlsplit(self.path).path
         fs = Path(self.translate_path(self.path))
         if fs.is_dir():
