@@ -1,7 +1,10 @@
 """cache.py: model and analysis entries are keyed, carry their spec and a content digest, and
 anything damaged, edited or foreign is recomputed with one notice (issue 16 items 1-3, 11)."""
+import ast
 import json
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +43,20 @@ def counting_train(calls):
         from nnviz.train import train as real
         return real(spec, ds)
     return train
+
+
+def test_train_py_is_pure_numpy_training():
+    """The cache moved here so that train.py can ship to the browser: it may import numpy, the
+    standard library and, from the package, only forward.py; and it touches no files."""
+    tree = ast.parse((Path(ch.__file__).parent / "train.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {f".{a.name}" for a in node.names} if node.level else {node.module.split(".")[0]}
+    assert names - set(sys.stdlib_module_names) - {"numpy", ".forward"} == set()
+    assert names & {"os", "io", "pathlib", "tempfile", "shutil", "hashlib", "json"} == set()
 
 
 # ---------------------------------------------------------------- names (16.1)
