@@ -19,7 +19,6 @@ def atomic_write(path, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(tmp, 0o644)   # mkstemp makes 0600; caches and site files are nothing secret
         with os.fdopen(fd, "wb") as f:
             data(f) if callable(data) else f.write(data)
         os.replace(tmp, path)
