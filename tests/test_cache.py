@@ -59,6 +59,14 @@ def test_train_py_is_pure_numpy_training():
     assert names & {"os", "io", "pathlib", "tempfile", "shutil", "hashlib"} == set()
 
 
+def test_code_digest_is_of_the_code_as_imported(monkeypatch):
+    """An edit during a build must not key old code's results as new (issue 16.5)."""
+    before = ch.code_digest(), ch.code_digest(ch.ANALYSIS_CODE)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: b"edited on disk since")
+    assert (ch.code_digest(), ch.code_digest(ch.ANALYSIS_CODE)) == before
+    assert before[0] != before[1]
+
+
 # ---------------------------------------------------------------- names (16.1)
 
 @pytest.mark.parametrize("bad", ["../evil", "a/b", "Mnist", "-a", "", "a\n", "a b", "a.b", None])

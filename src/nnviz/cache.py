@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import analyse as an
+from . import export  # noqa: F401  (imported before its source is hashed into the analysis key)
 from . import forward as fw
 from . import train as tr
 from .common import NnvizError, atomic_write
@@ -32,13 +33,14 @@ class Stale(Exception):
     """A cache entry that cannot be trusted; the message says why, and it is recomputed."""
 
 
+# Read once, at import, right after the modules themselves were imported: an edit made while a
+# build runs cannot give its results the new code's key (and `serve` rebuilds in a fresh process).
+SOURCES = {name: (HERE / name).read_bytes() for name in ANALYSIS_CODE}
+
+
 def code_digest(files=TRAIN_CODE):
-    """sha256 of the source files (the running process imported exactly these: `serve` rebuilds
-    in a fresh process, so an edit can never store old code's results under the new key)."""
-    h = hashlib.sha256()
-    for name in files:
-        h.update((HERE / name).read_bytes())
-    return h.hexdigest()
+    """sha256 of the source files as this process imported them."""
+    return hashlib.sha256(b"".join(SOURCES[name] for name in files)).hexdigest()
 
 
 def cache_key(spec, ds_digest):
