@@ -156,12 +156,13 @@ def test_consistently_reshaped_model_is_retrained(tmp_path, notices):
 
 
 @pytest.mark.parametrize("meta", [[], "fast", {"train_seconds": "1.0", "history": {}},
-                                  {"train_seconds": 1.0, "history": {"epoch": 3}}])
+                                  {"train_seconds": 1.0, "history": {"epoch": 3}}, "{not json"])
 def test_meta_of_the_wrong_type_is_retrained(tmp_path, notices, meta):
     spec, ds, path = entry(tmp_path)
-    rewrite(path, meta=np.array(json.dumps(meta)))
+    rewrite(path, meta=np.array(meta if meta == "{not json" else json.dumps(meta)))
     _, got = ch.train_cached(spec, ds, tmp_path, progress=notices[0])
-    assert isinstance(got["train_seconds"], float) and "training meta must be" in notices[1][0]
+    assert isinstance(got["train_seconds"], float) and len(notices[1]) == 1
+    assert "training meta must be" in notices[1][0] or "no readable 'meta'" in notices[1][0]
 
 
 def test_training_that_returns_bad_meta_is_an_error(tmp_path):
@@ -210,7 +211,8 @@ def test_analysis_is_cached(tmp_path, analysed, monkeypatch):
     assert again == analysis and np.array_equal(pred, pred2) and path.is_file()
 
 
-@pytest.mark.parametrize("damage", ["edited json", "truncated", "object array", "wrong length", "other model"])
+@pytest.mark.parametrize("damage", ["edited json", "truncated", "object array", "wrong length", "other model",
+                                    "no pred"])
 def test_damaged_analysis_entry_is_recomputed_with_one_notice(tmp_path, analysed, notices, damage):
     model, meta, ds, analysis, pred, path = analysed
     if damage == "edited json":         # "mnist-h16x16 at 9.7%": content no longer matches digest
@@ -221,6 +223,10 @@ def test_damaged_analysis_entry_is_recomputed_with_one_notice(tmp_path, analysed
         np.savez(path, analysis=np.array([{"x": 1}], dtype=object), pred=pred)
     elif damage == "wrong length":
         rewrite(path, pred=pred[:-1])
+    elif damage == "no pred":
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files if k != "pred"}
+        np.savez(path, **{**arrays, "digest": np.array(ch.content_digest(arrays))})
     else:
         rewrite(path, spec=np.array(json.dumps({**model.spec, "name": "toy-other"})))
     got, got_pred = ch.analyse_cached(model, meta, ds, tmp_path, progress=notices[0])

@@ -82,14 +82,18 @@ def _read(path):
     return arrays
 
 
-def _spec_of(arrays, key, want):
-    """The entry's own spec, which must be the spec it is looked up for."""
+def _json_of(arrays, key):
     try:
-        spec = json.loads(str(arrays[key]))
+        return json.loads(str(arrays[key]))
     except (KeyError, ValueError):
         raise Stale(f"it has no readable '{key}'") from None
+
+
+def _spec_of(arrays, want):
+    """The entry's own spec, which must be the spec it is looked up for."""
+    spec = _json_of(arrays, "spec")
     if spec != json.loads(json.dumps(want)):
-        raise Stale(f"it was made from another spec ({key} name {spec.get('name') if isinstance(spec, dict) else spec!r})")
+        raise Stale(f"it was made from another spec (name {spec.get('name') if isinstance(spec, dict) else spec!r})")
     return spec
 
 
@@ -122,8 +126,8 @@ def model_path(cache_dir, spec, ds_digest):
 def load_model(path, spec):
     """(Model (float64), meta) from a model entry made from `spec`; Stale or CacheError."""
     arrays = _read(path)
-    _spec_of(arrays, "spec", spec.as_dict())
-    meta = check_meta(json.loads(str(arrays.get("meta", "null"))), "meta")
+    _spec_of(arrays, spec.as_dict())
+    meta = check_meta(_json_of(arrays, "meta"), "meta")
     try:
         model = fw.load(_npz(arrays), name=str(path))
     except fw.ModelError as e:
@@ -171,11 +175,8 @@ def analysis_path(cache_dir, model, meta):
 def load_analysis(path, model, n_test):
     """(analysis dict, pred (n_test,) ints) from an entry made for `model`; Stale otherwise."""
     arrays = _read(path)
-    _spec_of(arrays, "spec", model.spec)
-    try:
-        analysis, pred = json.loads(str(arrays["analysis"])), arrays["pred"]
-    except (KeyError, ValueError) as e:
-        raise Stale(f"no readable analysis ({type(e).__name__})") from None
+    _spec_of(arrays, model.spec)
+    analysis, pred = _json_of(arrays, "analysis"), arrays.get("pred", np.array(None))
     if not isinstance(analysis, dict) or pred.shape != (n_test,) or pred.dtype.kind not in "iu":
         raise Stale(f"expected an analysis dict and {n_test} integer predictions, "
                     f"got {type(analysis).__name__} and {pred.dtype} {pred.shape}")
