@@ -177,7 +177,7 @@ def serve(out, root, port):
     state = State()
     error = rebuild(out, root)
     if error and not (out / "index.html").is_file():
-        print(f"error: the first build failed and there is no previous site to serve", file=sys.stderr)
+        print("error: the first build failed and there is no previous site to serve", file=sys.stderr)
         return 1
     state.publish(error)
     handler = type("SiteHandler", (Handler,), {"state": state})
