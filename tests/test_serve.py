@@ -119,6 +119,7 @@ def test_a_client_that_disconnects_gets_one_quiet_line(server, monkeypatch, caps
 
 def test_idle_connections_time_out(server):
     """A client that connects and says nothing is dropped (handler timeout, 2 s in this fixture)."""
+    assert isinstance(sv.Handler.timeout, (int, float)) and 0 < sv.Handler.timeout <= 60
     s = socket.create_connection(("127.0.0.1", server[0]))
     s.settimeout(60)
     assert s.recv(1024) == b""                                        # closed by the server
