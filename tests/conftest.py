@@ -1,11 +1,5 @@
-"""Fixtures every test file may use: the one skip helper, the built site, the real datasets.
-
-No silent skips. A test whose prerequisite is absent (a built site, node_modules, a cached
-dataset, Chromium) calls `missing(reason)`: a skip on a developer's machine, a failure under CI
-(`.ci/run` exports CI=1), where a missing prerequisite means a broken set-up. Any other skip
-(`pytest.skip`, `skipif`, `importorskip`) is turned into a failure by the hook below, and
-tests/test_skips.py lists the exact set of tests that may call `missing`.
-"""
+"""Fixtures every test file may use: the one skip helper (tests/skips.py), the built site, the
+real datasets. No silent skips: a skip that did not go through `missing()` fails (hook below)."""
 from __future__ import annotations
 
 import os
@@ -15,20 +9,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-IN_CI = bool(os.environ.get("CI"))
-MISSING = "missing prerequisite: "   # the prefix of every skip that went through missing()
-
 try:
     import nnviz  # noqa: F401
 except ImportError:  # running from a clone without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
-
-
-def missing(reason: str):
-    """Skip locally; fail under CI, where a missing prerequisite is a broken set-up."""
-    if IN_CI:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(MISSING + reason)
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
+from skips import MISSING, missing  # noqa: E402
 
 
 @pytest.fixture(name="missing", scope="session")

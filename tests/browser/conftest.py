@@ -6,8 +6,8 @@ Sites under test (the `site` fixture runs each browser test on both):
     784-16-16-10 model saved as data/models/mnist-h16x16.npz, and one chapter-like page
     en/demo.html with a [data-live-demo] holding a fallback <img>. Fast and independent of
     training and rendering.
-  * "real": the built site, $NNVIZ_SITE or <repo>/site, on its first page with a live demo.
-    Missing site: skipped locally, a failure when $CI is set (CI must build before it tests).
+  * "real": the built site, $NNVIZ_SITE or <repo>/site (tests/conftest.py's site_dir), on its
+    first page with a live demo. Missing site: skipped locally, a failure when $CI is set.
   Set NNVIZ_BROWSER_SITE=fixture or =real to run only one of them.
 
 Every page records every request its browser context makes (workers included); after each test
@@ -46,20 +46,15 @@ CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'se
        "connect-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; font-src 'self'; "
        "object-src 'none'; base-uri 'self'; form-action 'self'")
 DEMO_MODEL = "mnist-h16x16"
-IN_CI = bool(os.environ.get("CI"))
 
 try:
     import nnviz.forward  # noqa: F401
 except ImportError:  # running from a clone without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
+if str(REPO / "tests") not in sys.path:  # imported from outside pytest (the benchmark)
+    sys.path.insert(0, str(REPO / "tests"))
 from nnviz import forward  # noqa: E402
-
-
-def missing(reason: str):
-    """Skip locally; fail under CI, where a missing prerequisite is a broken set-up."""
-    if IN_CI:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+from skips import missing  # noqa: E402,F401  (the one skip helper; test_draw imports it from here)
 
 
 def load_vendor_module():
@@ -214,27 +209,12 @@ def make_model():
     return random_model
 
 
-@pytest.fixture(name="missing", scope="session")
-def missing_fixture():
-    """missing(reason): skip locally, fail under CI."""
-    return missing
-
-
 @pytest.fixture(scope="session")
 def fixture_site(tmp_path_factory) -> Site:
     return build_fixture_site(tmp_path_factory.mktemp("fixture-site"))
 
 
 # --------------------------------------------------------------------------- the real site
-
-@pytest.fixture(scope="session")
-def site_dir() -> Path:
-    """The built site: $NNVIZ_SITE or <repo>/site."""
-    path = Path(os.environ.get("NNVIZ_SITE") or REPO / "site")
-    if not (path / "index.html").is_file():
-        missing(f"no built site at {path} (run `make site`, or set NNVIZ_SITE)")
-    return path
-
 
 def first_demo_page(root: Path) -> str | None:
     for page in sorted(root.rglob("*.html")):

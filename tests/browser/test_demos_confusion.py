@@ -222,9 +222,9 @@ def test_confusion_panel_sits_beside_the_table_on_desktop(open_page):
     assert panel["y"] < table["y"] + table["height"] / 2
 
 
-def test_fashion_confusion_uses_short_class_names(open_page, demo_site):
+def test_fashion_confusion_uses_short_class_names(open_page, demo_site, missing):
     if not demo_site["fashion"]:
-        pytest.skip(f"this build has no {FASHION}")
+        missing(f"this build has no {FASHION}")
     a = analysis(demo_site, FASHION)
     classes = demo_site["context"]["models"][FASHION]["classes"]
     page = open_page()
