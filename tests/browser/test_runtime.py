@@ -126,7 +126,7 @@ def test_foreign_requests_fail_the_check(browser, tmp_path):
     origin is caught (and the request never leaves the machine: Chromium resolves no other host)."""
     (tmp_path / "index.html").write_text(FOREIGN_PAGE)
     (tmp_path / "foreign.js").write_text('fetch("https://cdn.example.com/lib.js").catch(() => {});')
-    context = browser.new_context()
+    context = browser.new_context(bypass_csp=True)   # the CSP alone would block these loads
     requests = []
     context.on("request", lambda r: requests.append(r.url))
     try:
