@@ -307,6 +307,17 @@ def browser():
         b.close()
 
 
+# Browser and CPython run the same float64 numpy code: they agree to ~1e-14. A result that went
+# through float32 anywhere differs by ~1e-8, so it must fail this (float32_would_fail checks that).
+PARITY_TOL = 1e-12
+
+
+def float32_would_fail(arrays):
+    """The parity tolerance is tight enough to catch a float32 slip on exactly these results."""
+    slip = max(np.max(np.abs(np.asarray(a, np.float32).astype(np.float64) - a)) for a in arrays)
+    assert slip > 100 * PARITY_TOL, f"rounding these results to float32 moves them only {slip:.3g}"
+
+
 def is_local(url: str) -> bool:
     parsed = urlparse(url)
     if parsed.scheme in ("data", "blob", "about"):

@@ -28,16 +28,15 @@ import sys
 
 if str(Path(__file__).parent) not in sys.path:  # imported from outside pytest (the benchmark)
     sys.path.insert(0, str(Path(__file__).parent))
-from conftest import assert_all_local, load_vendor_module, missing, random_model, serve_folder  # noqa: E402
+from conftest import (PARITY_TOL, assert_all_local, float32_would_fail, load_vendor_module,  # noqa: E402
+                      missing, random_model, serve_folder)
 from nnviz import forward  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEEP, SOFT = "mnist-h16x16", "mnist-softmax"
 DEEP_LAB = f'[data-live-demo="draw"][data-model="{DEEP}"]'
 SOFT_LAB = f'[data-live-demo="draw"][data-model="{SOFT}"]'
-# Browser and CPython run the same float64 numpy code: they agree to ~1e-14. A result that went
-# through float32 anywhere differs by ~1e-8, so it must fail this (float32_would_fail checks that).
-TOL = 1e-12
+TOL = PARITY_TOL
 
 
 def load_adapter():

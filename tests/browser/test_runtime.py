@@ -15,14 +15,12 @@ import pytest
 
 from pathlib import Path
 
-from conftest import assert_all_local, serve_folder  # tests/browser/conftest.py
+from conftest import PARITY_TOL, assert_all_local, float32_would_fail, serve_folder  # tests/browser/conftest.py
 from nnviz import forward  # conftest puts src/ on sys.path when nnviz is not installed
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_MODEL = "mnist-h16x16"  # the model every live-demo page can use (see conftest)
-# Browser and CPython run the same float64 numpy code: they agree to ~1e-14. A result that went
-# through float32 anywhere differs by ~1e-8, so it must fail this (float32_would_fail checks that).
-TOL = 1e-12
+TOL = PARITY_TOL
 
 
 # --------------------------------------------------------------------------- vendoring (no browser)
@@ -91,12 +89,6 @@ def mnist_test_pixels(n, missing):
     x = np.asarray(ds.x_test[:n], dtype=np.float64).reshape(n, -1) / 255.0
     assert x.shape == (n, 784)
     return x
-
-
-def float32_would_fail(arrays):
-    """The tolerance is tight enough to catch a float32 slip on exactly these results."""
-    slip = max(np.max(np.abs(np.asarray(a, np.float32).astype(np.float64) - a)) for a in arrays)
-    assert slip > 100 * TOL, f"rounding these results to float32 moves them only {slip:.3g}"
 
 
 def assert_parity(model, images, results):
