@@ -8,7 +8,10 @@ extension reports.
 """
 from __future__ import annotations
 
+import bisect
 import difflib
+import functools
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +55,8 @@ class Chapter:
     order: int
     demos: list[DemoCall] = field(default_factory=list)
     maths: list[MathItem] = field(default_factory=list)
-    _seen: dict = field(default_factory=dict)     # needle -> how many times line_of() found it
+    _cursor: dict = field(default_factory=dict)   # stream -> where its last line_of() match was
+    scanned: int = 0          # characters line_of() searched (its work, checked by a test)
 
     @property
     def out_path(self):
@@ -66,16 +70,29 @@ class Chapter:
     def summary(self):
         return self.meta.get("summary", "")
 
-    def line_of(self, needle, repeat=True):
-        """Source line of `needle` in the body: the n-th call for the same needle finds its n-th
-        occurrence (Markdown's processors see text in document order but no line numbers)."""
-        k = self._seen.get(needle, 0) if repeat else 0
-        self._seen[needle] = k + 1
-        for n in range(self.body_start, len(self.source)):
-            k -= self.source[n].count(needle)
-            if k < 0:
-                return n + 1
-        return self.body_start + 1 if needle else 1
+    @functools.cached_property
+    def _body(self):
+        """(body text, offset of each body line's start)."""
+        lines = self.source[self.body_start:]
+        starts = list(itertools.accumulate((len(l) + 1 for l in lines[:-1]), initial=0))
+        return "\n".join(lines), starts
+
+    def line_of(self, needle, stream):
+        """Source line of `needle` in the body. Markdown's processors know no line numbers, but each
+        one meets its matches mostly in document order: so each stream of lookups (one per processor)
+        searches on from its previous match, which keeps a chapter's lookups linear, then from the top.
+        A text that occurs once is always placed right; a repeated one on one of its lines."""
+        text, starts = self._body
+        start = self._cursor.get(stream, 0)
+        pos = text.find(needle, start)
+        if pos < 0:
+            pos = text.find(needle)
+            self.scanned += len(text)
+        if pos < 0:
+            return self.body_start + 1
+        self.scanned += max(pos - start, 0) + len(needle)
+        self._cursor[stream] = pos + 1
+        return self.body_start + bisect.bisect_right(starts, pos)
 
 
 # ------------------------------------------------------------------ hints

@@ -12,7 +12,7 @@
 
 Directives start at column 0 and stand alone on their line; fenced code is left alone. Markdown's
 processors know no line numbers, so a preprocessor stamps each directive line with its own
-(`:::@12@ demo ...`) and other problems are placed by `Chapter.line_of`. Everything a directive
+(`:::@12@ demo ...`) and other problems are placed by `Chapter.line_of` (the text's next occurrence). Everything a directive
 means (which demos, models and files exist) is asked of `site` (pages.Site).
 """
 from __future__ import annotations
@@ -214,7 +214,7 @@ class MathBlock(arithmatex.BlockArithmatexProcessor):
         block = blocks.pop(0)
         tex = self.match.group("math")
         first = next((l for l in tex.split("\n") if l.strip()), "$$")
-        line = self.ext.ch.line_of(first) - (tex.lstrip(" ").startswith("\n"))
+        line = self.ext.ch.line_of(first, "block") - (tex.lstrip(" ").startswith("\n"))
         etree.SubElement(parent, "p").text = self.ext.math(tex, True, line)
         return block is not None
 
@@ -230,7 +230,7 @@ class MathInline(arithmatex.InlineArithmatexPattern):
         if not self.display and m.group(1):
             return super().handleMatch(m, data)
         tex = m.group("math") if self.display else m.group(3)
-        line = self.ext.ch.line_of(m.group(0).split("\n")[0])
+        line = self.ext.ch.line_of(m.group(0).split("\n")[0], "display" if self.display else "math")
         return self.ext.math(tex, self.display, line), m.start(0), m.end(0)
 
 
@@ -242,7 +242,7 @@ class Variable(InlineProcessor):
         self.ext = ext
 
     def handleMatch(self, m, data):
-        where = self.ext.where(self.ext.ch.line_of(m.group(0)))
+        where = self.ext.where(self.ext.ch.line_of(m.group(0), "var"))
         return self.ext.site.variable(m.group(1), m.group(0), where), m.start(0), m.end(0)
 
 
@@ -258,5 +258,5 @@ class UnclosedMath(Treeprocessor):
             for text in ((el.tail,) if el.tag in ("code", "pre") else (el.text, el.tail)):
                 if text and "$$" in text:
                     self.ext.site.problem(
-                        f"{self.ext.where(self.ext.ch.line_of('$$'))}: '$$' opens display math that is "
+                        f"{self.ext.where(self.ext.ch.line_of('$$', 'unclosed'))}: '$$' opens display math that is "
                         f"never closed; expected a closing '$$' (write \\$ for a dollar sign)")

@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from .chapters import BuildError, DemoCall, closest, known_list, parse_args
 from .data import CLASSES, CLASSES_ZH
-from .mdext import TOKEN_RE, NnvizExtension, token
+from .mdext import TOKEN_RE, VAR_PATTERN, NnvizExtension, token
 
 # The pages' Content-Security-Policy (a <meta> in templates/base.html; the browser tests serve it as
 # a header too): no inline script, no eval, WebAssembly compiled by the runtime, nothing from elsewhere.
@@ -303,7 +303,7 @@ class Site:
         for key in ("title", "summary"):
             if key in ch.meta:
                 where = f"{ch.rel}:{ch.meta_lines[key]}"
-                ch.meta[key] = re.sub(r"\{\{(.*?)\}\}", lambda m: self.variable(m.group(1), m.group(0), where),
+                ch.meta[key] = re.sub(VAR_PATTERN, lambda m: self.variable(m.group(1), m.group(0), where),
                                       ch.meta[key])
         exts = ["extra", "toc", "attr_list", NnvizExtension(ch, self)] + (["smarty"] if ch.lang == "en" else [])
         md = markdown.Markdown(extensions=exts, output_format="html", extension_configs={
