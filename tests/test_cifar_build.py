@@ -134,3 +134,18 @@ def test_site_built_without_cifar_reads_correctly():
         assert html.count(note) == 1
         assert 'data-dataset="cifar10"' not in html and "cifar-softmax" not in html and "cifar-h100" not in html
         assert "37%" in html                   # ml4a's figure, cited in the note
+
+
+def test_fact_passages(tmp_path):
+    """`::: if fact=NAME` shows its passage when the build measured the fact, else the alternative;
+    an unknown fact is a file:line error naming the known ones."""
+    from test_render import CONTEXT, broken, build as render_tree, with_line, OK
+    text = OK + "\n::: if fact=cifar-blue-border\nBLUE\n::: else\nPLAIN\n:::\n"
+    for holds, shown, hidden in ((True, "BLUE", "PLAIN"), (False, "PLAIN", "BLUE")):
+        out = tmp_path / str(holds)
+        render_tree(out, {"en/ok.md": text}, context={**CONTEXT, "facts": {"cifar-blue-border": holds}})
+        html = next(out.rglob("ok.html")).read_text(encoding="utf-8")
+        assert shown in html and hidden not in html
+    msg = broken(tmp_path / "bad", with_line(OK, 6, "::: if fact=cifar-blue\nx\n:::"),
+                 context={**CONTEXT, "facts": {"cifar-blue-border": True}})
+    assert msg.startswith("chapters/en/bad.md:6: unknown fact 'cifar-blue'") and "cifar-blue-border" in msg
