@@ -444,18 +444,23 @@ def test_touch_drawing_works_and_does_not_scroll(chromium, draw_site, draw_serve
 
 
 # Records, from before the page's own scripts run, every draw.repaint request the page posts to a
-# worker and every answer, and every pointermove the page sees.
+# worker (per model: each lab on the page has its own) and every answer, and every pointermove.
 WORKER_PROBE = """
-window.__probe = {posts: 0, inflight: 0, maxInflight: 0, moves: 0, ids: new Set()};
+window.__probe = {posts: {}, inflight: {}, maxInflight: {}, moves: 0, ids: new Map()};
 const post = Worker.prototype.postMessage;
 Worker.prototype.postMessage = function (msg, ...rest) {
   const p = window.__probe;
   if (msg && msg.fn === "draw.repaint") {
-    p.posts++; p.inflight++; p.maxInflight = Math.max(p.maxInflight, p.inflight); p.ids.add(msg.id);
+    const lab = JSON.stringify(msg.args[0]);
+    p.posts[lab] = (p.posts[lab] || 0) + 1;
+    p.inflight[lab] = (p.inflight[lab] || 0) + 1;
+    p.maxInflight[lab] = Math.max(p.maxInflight[lab] || 0, p.inflight[lab]);
+    p.ids.set(msg.id, lab);
     if (!this.__probed) {
       this.__probed = true;
       this.addEventListener("message", (e) => {
-        if (e.data && p.ids.delete(e.data.id)) p.inflight--; });
+        const lab = e.data && p.ids.get(e.data.id);
+        if (lab) { p.ids.delete(e.data.id); p.inflight[lab]--; } });
     }
   }
   return post.call(this, msg, ...rest);
@@ -478,15 +483,16 @@ def test_drawing_never_computes_on_the_main_thread(lab_page):
             clear(page)
     last = wait_repaint(page)
     probe = page.evaluate("() => ({...window.__probe, ids: window.__probe.ids.size})")
+    lab = next(k for k in probe["posts"] if DEEP in k)          # the lab that was drawn on
     main = page.evaluate("""() => ({pyodide: typeof window.loadPyodide, py: typeof window.pyodide,
         fetched: performance.getEntriesByType('resource').map((r) => r.name)
                  .filter((u) => /pyodide\\.asm|python_stdlib|nnviz\\.zip|numpy-/.test(u))})""")
     assert main == {"pyodide": "undefined", "py": "undefined", "fetched": []}, \
         f"the main thread loaded the Python runtime: {main}"
-    assert probe["posts"] > 0, "no repaint request went to a worker"
-    assert probe["maxInflight"] == 1, f"{probe['maxInflight']} repaint requests were out at once"
-    assert probe["inflight"] == 0 and probe["ids"] == 0, "a repaint request was never answered"
-    assert probe["moves"] > 2 * probe["posts"], f"{probe['posts']} requests for {probe['moves']} pointer moves"
+    assert probe["posts"][lab] > 0, "no repaint request went to a worker"
+    assert max(probe["maxInflight"].values()) == 1, f"repaint requests out at once, per lab: {probe['maxInflight']}"
+    assert set(probe["inflight"].values()) == {0} and probe["ids"] == 0, "a repaint request was never answered"
+    assert probe["moves"] > 2 * probe["posts"][lab], f"{probe['posts'][lab]} requests for {probe['moves']} pointer moves"
     assert_matches_cpython(page.site.model(DEEP), last)
 
 
