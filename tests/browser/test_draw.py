@@ -457,14 +457,18 @@ Worker.prototype.postMessage = function (msg, ...rest) {
     p.inflight[lab] = (p.inflight[lab] || 0) + 1;
     p.maxInflight[lab] = Math.max(p.maxInflight[lab] || 0, p.inflight[lab]);
     p.ids.set(msg.id, lab);
-    if (!this.__probed) {
-      this.__probed = true;
-      this.addEventListener("message", (e) => {
-        const lab = e.data && p.ids.get(e.data.id);
-        if (lab) { p.ids.delete(e.data.id); p.inflight[lab]--; } });
-    }
   }
   return post.call(this, msg, ...rest);
+};
+// Our listener goes first, so an answer is counted before the page's handler can post the next.
+const PageWorker = window.Worker;
+window.Worker = class extends PageWorker {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (e) => {
+      const p = window.__probe, lab = e.data && p.ids.get(e.data.id);
+      if (lab) { p.ids.delete(e.data.id); p.inflight[lab]--; } });
+  }
 };
 addEventListener("pointermove", () => window.__probe.moves++, true);
 """
