@@ -14,6 +14,7 @@ import numpy as np
 
 from . import analyse as an
 from . import data, export, train
+from . import runtime as nnviz_runtime
 from . import forward as fw
 from .specs import SPECS
 
@@ -109,22 +110,14 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if runtime:
-        load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
+        nnviz_runtime.vendor(tmp, root, progress=progress)
     context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets), "notices": notices,
                "data": {"analysis": analyses, "compare": compare,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}
     render_site(root, tmp, context, strict=strict, progress=progress)
+    nnviz_runtime.compress(tmp)
     return context
-
-
-def load_script(path):
-    """Import a set-up script from scripts/ (they are not part of the installed package)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def swap(tmp, out):

@@ -2,7 +2,7 @@
 
 Sites under test (the `site` fixture runs each browser test on both):
   * "fixture": a minimal site built here in a session temp dir: the vendored runtime
-    (scripts/vendor_runtime.py), static/js/{nnviz,worker}.js, a randomly initialised
+    (nnviz.runtime), static/js/{nnviz,worker}.js, a randomly initialised
     784-16-16-10 model saved as data/models/mnist-h16x16.npz, and one chapter-like page
     en/demo.html with a [data-live-demo] holding a fallback <img>. Fast and independent of
     training and rendering.
@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import json
 import os
 import shutil
 import struct
 import sys
 import threading
-import zipfile
 import zlib
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +51,7 @@ try:
 except ImportError:  # running from a clone without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
 from nnviz import forward  # noqa: E402
+from nnviz import runtime as nnviz_runtime  # noqa: E402
 
 
 def missing(reason: str):
@@ -60,13 +59,6 @@ def missing(reason: str):
     if IN_CI:
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason)
-
-
-def load_vendor_module():
-    spec = importlib.util.spec_from_file_location("vendor_runtime", REPO / "scripts" / "vendor_runtime.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -176,11 +168,8 @@ FIXTURE_FAR_PAGE = FIXTURE_PAGE.replace('<figure data-live-demo', '<div class="s
 
 
 def build_fixture_site(out: Path) -> Site:
-    load_vendor_module().vendor(out, REPO, progress=lambda *a: None)
-    with zipfile.ZipFile(out / "runtime" / "nnviz.zip", "a") as z:
-        if "nnviz/demos/__init__.py" not in z.namelist():
-            z.writestr("nnviz/demos/__init__.py", "")
-        z.writestr("nnviz/demos/fixture_probe.py", FIXTURE_ADAPTER)
+    nnviz_runtime.vendor(out, REPO, progress=lambda *a: None,
+                         extra={"nnviz/demos/fixture_probe.py": FIXTURE_ADAPTER})
     js = out / "static" / "js"
     js.mkdir(parents=True)
     for name in ("nnviz.js", "worker.js"):
@@ -204,8 +193,8 @@ def build_fixture_site(out: Path) -> Site:
 
 @pytest.fixture(scope="session")
 def vendor_module():
-    """scripts/vendor_runtime.py as a module."""
-    return load_vendor_module()
+    """nnviz.runtime, the module that vendors the browser runtime."""
+    return nnviz_runtime
 
 
 @pytest.fixture(scope="session")
@@ -245,7 +234,7 @@ def first_demo_page(root: Path) -> str | None:
 
 @pytest.fixture(scope="session")
 def real_site(site_dir) -> Site:
-    needed = ["runtime/pyodide/pyodide.js", "runtime/nnviz.zip", "static/js/nnviz.js",
+    needed = ["runtime/manifest.json", "sw.js", "static/js/nnviz.js",
               "static/js/worker.js", f"data/models/{DEMO_MODEL}.npz"]
     absent = [p for p in needed if not (site_dir / p).is_file()]
     if absent:
