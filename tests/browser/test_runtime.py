@@ -113,10 +113,12 @@ def test_runtime_loads_offline_and_marks_the_page(page):
     for demo in page.locator("[data-live-demo]").all():
         assert "runtime-ready" in demo.get_attribute("class")
     urls = page.requests
-    for needed in ("runtime/pyodide/pyodide.asm.wasm", "runtime/pyodide/python_stdlib.zip",
-                   "runtime/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
-                   "runtime/nnviz.zip"):
+    manifest = json.loads((page.server.site.root / "runtime" / "manifest.json").read_text())
+    for plain in ("pyodide/pyodide.asm.wasm", "pyodide/python_stdlib.zip",
+                  "pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl", "nnviz.zip"):
+        needed = "runtime/" + manifest["files"][plain]
         assert any(u.endswith(needed) for u in urls), f"{needed} was never requested: {urls}"
+        assert not any(u.endswith("runtime/" + plain) for u in urls), f"plain name {plain} requested"
     page.assert_all_local()
 
 
@@ -154,9 +156,10 @@ def with_timeout_meta(page, ms):
 @pytest.mark.parametrize("blocked_pattern, how", [
     ("**/runtime/pyodide/**", "abort"),       # Pyodide core blocked
     ("**/runtime/pyodide/*.whl", "abort"),    # numpy blocked
-    ("**/runtime/nnviz.zip", "404"),          # our package missing
+    ("**/runtime/nnviz.*.zip", "404"),        # our package missing
     ("**/static/js/worker.js", "404"),        # worker script missing
-    ("**/runtime/pyodide/pyodide.asm.wasm", "hang"),  # never answers: the stall timeout fires
+    ("**/runtime/pyodide/pyodide.asm.*.wasm", "hang"),     # never answers: the stall timeout fires
+    ("**/runtime/pyodide/pyodide.asm.*.wasm", "truncate"),  # cannot compile: fails at once
 ])
 def test_blocked_runtime_keeps_text_and_fallback_pictures(page, blocked_pattern, how):
     blocked = []
@@ -167,11 +170,16 @@ def test_blocked_runtime_keeps_text_and_fallback_pictures(page, blocked_pattern,
             route.abort()
         elif how == "404":
             route.fulfill(status=404, body="blocked by test")
+        elif how == "truncate":
+            body = route.fetch().body()
+            route.fulfill(status=200, body=body[: len(body) // 3], content_type="application/wasm")
         # "hang": leave the request unanswered
 
     page.route(blocked_pattern, block)
     if how == "hang":
         with_timeout_meta(page, 3000)
+    if how == "truncate":   # no stall timer can fire within the wait below: the error itself must
+        with_timeout_meta(page, 600_000)
     page.goto(page.server.url + page.server.site.demo_page)
     page.locator("[data-live-demo]").first.scroll_into_view_if_needed()  # the runtime starts near a demo
     page.wait_for_selector("html[data-runtime=failed]", timeout=60_000)
@@ -197,16 +205,27 @@ def test_blocked_runtime_keeps_text_and_fallback_pictures(page, blocked_pattern,
     assert len(page.locator("body").inner_text()) > 50
     if how == "hang":
         assert "no progress for 3 s" in error, error
+    if how == "truncate":
+        assert "could not be compiled" in error and "damaged" in error, error
     for status in page.locator("[data-live-demo] [data-runtime-status]").all():
         if status.is_visible():
             assert status.inner_text().strip(), "the demo's runtime note is empty"
 
 
-def test_runtime_starts_only_when_a_demo_nears_the_viewport(page):
+SAVE_DATA = "Object.defineProperty(navigator, 'connection', {get: () => ({saveData: true})})"
+
+
+def test_runtime_starts_when_idle_but_waits_for_a_demo_under_save_data(page):
     if page.server.site.kind != "fixture":
         pytest.skip("needs the fixture's page with its demo below the fold")
+    page.goto(page.server.url + "en/far.html")   # demo far below: the runtime still starts
+    page.wait_for_selector("html[data-runtime=ready]", timeout=90_000)
+    page.context.add_init_script(SAVE_DATA)
+    page.requests.clear()
     page.goto(page.server.url + "en/far.html")
-    page.wait_for_timeout(1000)
+    page.wait_for_load_state("load")
+    # structural, not timed: under saveData nothing but a demo nearing the viewport starts it
+    page.evaluate("() => new Promise((r) => requestIdleCallback(() => requestIdleCallback(r)))")
     assert page.get_attribute("html", "data-runtime") == "idle"
     assert not [u for u in page.requests if "/runtime/" in u or "worker.js" in u], page.requests
     page.locator("[data-live-demo]").scroll_into_view_if_needed()
