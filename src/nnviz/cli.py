@@ -30,7 +30,7 @@ def main(argv=None):
             return 1
         raise
     if args.cmd == "build":
-        print(f"\nSite ready: open {out / 'index.html'}\n  or run `make serve` and visit http://127.0.0.1:8000/")
+        print(f"\nSite ready: run `make serve` and visit http://127.0.0.1:8000/ (live demos need a web server; {out / 'index.html'} opened as a file shows static figures only)")
         return 0
     return serve(out, args.port)
 

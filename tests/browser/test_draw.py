@@ -27,7 +27,7 @@ import sys
 
 if str(Path(__file__).parent) not in sys.path:  # imported from outside pytest (the benchmark)
     sys.path.insert(0, str(Path(__file__).parent))
-from conftest import assert_all_local, load_vendor_module, missing, random_model, serve_folder  # noqa: E402
+from conftest import assert_all_local, missing, nnviz_runtime, random_model, serve_folder  # noqa: E402
 from nnviz import forward  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,7 +159,7 @@ def build_draw_site(out: Path) -> tuple[dict, bool, str]:
     context = {"models": {n: model_entry(m) for n, m in models.items()}, "vars": {}, "notices": [],
                "data": {"analysis": {}, "compare": {}, "datasets": {"mnist": {"classes": list("0123456789")}}}}
     render_site(root, out, context, strict=True, progress=lambda *a: None)
-    load_vendor_module().vendor(out, REPO, progress=lambda *a: None)
+    nnviz_runtime.vendor(out, REPO, progress=lambda *a: None)
     (out / "data" / "models.json").write_text(json.dumps(list(context["models"].values())))
     return models, trained, note
 
