@@ -9,6 +9,7 @@ once the service worker holds the runtime: "second visit". The server here sends
 """
 from __future__ import annotations
 
+import email.utils
 import functools
 import json
 import os
@@ -52,8 +53,15 @@ def c5_handler(base, sent):
             accept = self.headers.get("Accept-Encoding", "")
             for ext, name in ((".br", "br"), (".gz", "gzip")):
                 if name in accept and os.path.isfile(path + ext):
+                    mtime = int(os.path.getmtime(path))
+                    since = self.headers.get("If-Modified-Since")
+                    if since and email.utils.parsedate_to_datetime(since).timestamp() >= mtime:
+                        self.send_response(304)
+                        self.end_headers()
+                        return None
                     f = open(path + ext, "rb")
                     self.send_response(200)
+                    self.send_header("Last-Modified", self.date_time_string(mtime))
                     self.send_header("Content-Type", self.guess_type(path))
                     self.send_header("Content-Encoding", name)
                     self.send_header("Content-Length", str(os.fstat(f.fileno()).st_size))

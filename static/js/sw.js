@@ -43,7 +43,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || !request.url.startsWith(self.registration.scope)) return;
   const url = new URL(request.url);
   const hash = HASHED.exec(url.pathname);
-  event.respondWith(hash ? cacheFirst(request, hash[1]) : networkFirst(request));
+  event.respondWith(hash ? cacheFirst(request, hash[1]) : networkFirst(request, event));
 });
 
 async function sha256Prefix(response) {
@@ -64,11 +64,18 @@ async function cacheFirst(request, hash) {
   return response;
 }
 
-async function networkFirst(request) {
+/** Store a fresh response after answering, unless the cache already holds that version. */
+async function keep(cache, request, response) {
+  const cached = await cache.match(request);
+  const same = (h) => response.headers.get(h) && cached.headers.get(h) === response.headers.get(h);
+  if (!cached || !(same("etag") || same("last-modified"))) await cache.put(request, response);
+}
+
+async function networkFirst(request, event) {
   const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
-    if (response.ok && response.type === "basic") await cache.put(request, response.clone());
+    if (response.ok && response.type === "basic") event.waitUntil(keep(cache, request, response.clone()));
     return response;
   } catch (e) {
     const cached = await cache.match(request, {ignoreSearch: request.mode === "navigate"});

@@ -60,6 +60,43 @@ def test_pinned_numpy_matches_pyodide_lock(vendor_module, missing):
     assert vendor.lock_numpy_sha256(lock) == vendor.NUMPY_SHA256
 
 
+def test_runtime_files_carry_their_content_hash_and_sw_js_this_builds_manifest(fixture_site):
+    import hashlib
+    root = fixture_site.root
+    manifest = json.loads((root / "runtime" / "manifest.json").read_text())
+    assert set(manifest["files"]) >= {"nnviz.zip", "pyodide/pyodide.asm.wasm", "pyodide/python_stdlib.zip"}
+    for plain, name in manifest["files"].items():
+        data = (root / "runtime" / name).read_bytes()
+        assert name == plain.rsplit(".", 1)[0] + f".{hashlib.sha256(data).hexdigest()[:16]}." + plain.rsplit(".", 1)[1]
+        assert manifest["bytes"][plain] == len(data)
+        assert not (root / "runtime" / plain).exists(), f"plain-name copy of {plain} left in the site"
+    sw = (root / "sw.js").read_text()
+    embedded = re.search(r"^const MANIFEST = (\{.*\});", sw, re.M)
+    assert embedded and json.loads(embedded.group(1)) == manifest
+
+
+def test_compress_writes_identical_gz_and_br_copies_and_reuses_them(tmp_path, vendor_module):
+    import brotli
+    import gzip
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    (site / "a").mkdir(parents=True)
+    big = ("<p>" + "weights as pictures " * 400 + "</p>").encode()
+    (site / "a" / "page.html").write_bytes(big)
+    (site / "small.json").write_bytes(b"{}")                       # too small to bother
+    (site / "noise.wasm").write_bytes(np.random.default_rng(0).bytes(4096))   # does not shrink
+    (site / "pic.png").write_bytes(big)                            # not a compressible type
+    assert vendor_module.compress(site, cache) == 2
+    assert gzip.decompress((site / "a" / "page.html.gz").read_bytes()) == big
+    assert brotli.decompress((site / "a" / "page.html.br").read_bytes()) == big
+    assert sorted(p.name for p in site.rglob("*.*[rz]")) == ["page.html.br", "page.html.gz"]
+    first = (site / "a" / "page.html.gz").read_bytes()
+    (site / "a" / "page.html.gz").unlink()
+    for cached in cache.iterdir():      # the second run takes the cached result, not a fresh one
+        cached.write_bytes(gzip.compress(big, 1, mtime=0) if cached.suffix == ".gz" else cached.read_bytes())
+    vendor_module.compress(site, cache)
+    assert (site / "a" / "page.html.gz").read_bytes() == gzip.compress(big, 1, mtime=0) != first
+
+
 # --------------------------------------------------------------------------- browser helpers
 
 def open_demo(page, wait_ready=True):
