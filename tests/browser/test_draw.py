@@ -197,7 +197,7 @@ def draw_site(request, tmp_path_factory) -> DrawSite:
     page = find_lab_page(root)
     if page is None:
         missing(f"no page of {root} holds the drawing lab for {DEEP}")
-    if not (root / "runtime" / "nnviz.zip").is_file():
+    if not (root / "runtime" / "manifest.json").is_file():
         missing(f"{root} has no runtime/")
     return DrawSite("real", root, page, True, "the built site")
 

@@ -165,3 +165,32 @@ def test_a_damaged_model_shows_the_labs_message_on_every_demo_using_it(page, rea
         lab = demo.locator(".draw-verdict-conf")
         if lab.count():
             assert lab.inner_text() == text
+
+
+def test_the_lab_takes_ink_while_the_runtime_loads_and_answers_when_ready(page, real_site):
+    """Before the runtime is ready the lab takes a stroke and shows loading progress; the answer
+    then comes without the reader drawing again."""
+    if page.server.site.kind != "real":
+        pytest.skip("needs the real drawing lab")
+    held = []
+    page.route("**/runtime/pyodide/pyodide.asm.*.wasm", lambda route: held.append(route))
+    page.goto(page.server.url + real_site.demo_page + "#demo-6")
+    lab = page.locator("#demo-6")
+    page.wait_for_function("() => document.documentElement.dataset.runtime === 'loading'")
+    pad = lab.locator("canvas").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * (0.2 + 0.06 * i))
+    page.mouse.up()
+    page.wait_for_function("() => location.hash.includes('demo-6=')")   # the stroke was taken
+    status = lab.locator("[data-runtime-status]")
+    assert "%" in status.inner_text(), status.inner_text()
+    assert lab.get_attribute("data-pred") is None
+    while not held:
+        page.wait_for_timeout(100)
+    held[0].continue_()
+    page.wait_for_function("() => document.querySelector('#demo-6').dataset.pred !== undefined", timeout=120_000)
+    assert page.get_attribute("html", "data-runtime") == "ready"
