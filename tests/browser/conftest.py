@@ -127,7 +127,9 @@ FIXTURE_PAGE = """<!doctype html>
 <link rel="stylesheet" href="../static/css/fixture.css">
 <script type="module" src="../static/js/nnviz.js"></script>
 </head>
-<body>
+<body data-text-loading="Loading the live demos… {percent}" data-text-ready="Live demos ready."
+  data-text-failed="The live demos could not load; the pictures show their static versions."
+  data-text-file="Opened as a file: run make serve for the live demos.">
 <h1>What a network learns</h1>
 <p id="prose">This paragraph is the chapter text; it must stay readable without the runtime.</p>
 <progress data-runtime-progress max="1" value="0"></progress>
