@@ -69,7 +69,7 @@ NUMPY_SHA256 = "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # earliest date a zip can hold: no build time leaks in
 
 
-class VendorError(NnvizError):
+class VendorError(NnvizError, RuntimeError):
     """Set-up of the browser runtime cannot go on; the message says what to do."""
 
 
