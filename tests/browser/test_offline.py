@@ -142,9 +142,8 @@ def test_file_url_keeps_the_page_readable_and_says_once_how_to_serve(browser, re
         ctx.close()
 
 
+@pytest.mark.parametrize("site", ["real"], indirect=True)   # the chapter has several demos on one model
 def test_a_damaged_model_shows_the_labs_message_on_every_demo_using_it(page, real_site):
-    if page.server.site.kind != "real":
-        pytest.skip("needs the real chapter with several demos on one model")
     models = {}
     for el in page.server.site.root.joinpath(real_site.demo_page).read_text().split('data-model="')[1:]:
         models[el.split('"')[0]] = models.get(el.split('"')[0], 0) + 1
@@ -167,11 +166,10 @@ def test_a_damaged_model_shows_the_labs_message_on_every_demo_using_it(page, rea
             assert lab.inner_text() == text
 
 
+@pytest.mark.parametrize("site", ["real"], indirect=True)   # the real drawing lab
 def test_the_lab_takes_ink_while_the_runtime_loads_and_answers_when_ready(page, real_site):
     """Before the runtime is ready the lab takes a stroke and shows loading progress; the answer
     then comes without the reader drawing again."""
-    if page.server.site.kind != "real":
-        pytest.skip("needs the real drawing lab")
     held = []
     page.route("**/runtime/pyodide/pyodide.asm.*.wasm", lambda route: held.append(route))
     page.goto(page.server.url + real_site.demo_page + "#demo-6")
