@@ -11,6 +11,7 @@ from pathlib import Path
 from . import analyse as an
 from . import cache as ch
 from . import data, export
+from . import runtime as nnviz_runtime
 from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,7 +94,7 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if runtime:
-        load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
+        nnviz_runtime.vendor(tmp, root, progress=progress)
     chapter_numbers = chapter_vars(entries, analyses, datasets)
     context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "notices": notices,
                "facts": facts(chapter_numbers),
@@ -101,16 +102,8 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}
     render_site(root, tmp, context, strict=strict, progress=progress)
+    nnviz_runtime.compress(tmp)
     return context
-
-
-def load_script(path):
-    """Import a set-up script from scripts/ (they are not part of the installed package)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def swap(tmp, out):

@@ -28,8 +28,8 @@ import sys
 
 if str(Path(__file__).parent) not in sys.path:  # imported from outside pytest (the benchmark)
     sys.path.insert(0, str(Path(__file__).parent))
-from conftest import (PARITY_TOL, assert_all_local, float32_would_fail, load_vendor_module,  # noqa: E402
-                      missing, random_model, serve_folder)
+from conftest import (PARITY_TOL, assert_all_local, float32_would_fail, missing,  # noqa: E402
+                      nnviz_runtime, random_model, serve_folder)
 from nnviz import forward  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -162,7 +162,7 @@ def build_draw_site(out: Path) -> tuple[dict, bool, str]:
     context = {"models": {n: model_entry(m) for n, m in models.items()}, "vars": {}, "notices": [],
                "data": {"analysis": {}, "compare": {}, "datasets": {"mnist": {"classes": list("0123456789")}}}}
     render_site(root, out, context, strict=True, progress=lambda *a: None)
-    load_vendor_module().vendor(out, REPO, progress=lambda *a: None)
+    nnviz_runtime.vendor(out, REPO, progress=lambda *a: None)
     (out / "data" / "models.json").write_text(json.dumps(list(context["models"].values())))
     return models, trained, note
 
@@ -200,7 +200,7 @@ def draw_site(request, tmp_path_factory) -> DrawSite:
     page = find_lab_page(root)
     if page is None:
         missing(f"no page of {root} holds the drawing lab for {DEEP}")
-    if not (root / "runtime" / "nnviz.zip").is_file():
+    if not (root / "runtime" / "manifest.json").is_file():
         missing(f"{root} has no runtime/")
     return DrawSite("real", root, page, True, "the built site")
 
