@@ -151,7 +151,7 @@ def test_stepping_in_any_chunks_gives_train_bit_for_bit(chunks):
 
 
 def test_step_stops_at_the_epoch_end_and_keeps_its_losses():
-    ds, spec = Toy(), toy_spec()
+    ds, spec = Toy(), toy_spec(lr_decay=0.5)
     run = tr.Trainer(spec.as_dict(), tr.flatten(ds.x_train), ds.y_train)
     assert run.step(7) is False and run.epoch == 0 and len(run.epoch_loss) == 7
     assert run.step(100) is True and run.epoch == 1 and run.steps == 10 and len(run.epoch_loss) == 10
