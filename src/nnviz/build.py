@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import analyse as an
-from . import data, export, train
+from . import data, export, labdata, train
 from . import forward as fw
 from .specs import SPECS
 
@@ -32,12 +32,13 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     datasets, notices = load_datasets({s.dataset for s in specs}, load_data, progress)
     trained = train_all([s for s in specs if s.dataset in datasets], datasets, cache, progress)
     results = analyse_all(trained, datasets, cache, progress)
+    lab = lab_all(datasets, cache, progress)
     tmp = Path(out).parent / f".{Path(out).name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         unavailable = sorted(s.name for s in specs if s.dataset not in datasets)
-        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress)
+        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress, lab)
         swap(tmp, Path(out))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -67,6 +68,14 @@ def train_all(specs, datasets, cache, progress):
     return [train.train_cached(s, datasets[s.dataset], cache) for s in specs]
 
 
+def lab_all(datasets, cache, progress):
+    """The training lab's data and the chapter's lab runs: (blob, manifest, vars), or None without MNIST."""
+    if "mnist" not in datasets:
+        return None
+    blob, manifest = labdata.subset(datasets["mnist"])
+    return blob, manifest, labdata.chapter_vars(labdata.experiments(blob, manifest, cache, progress), manifest)
+
+
 def analyse_all(trained, datasets, cache, progress):
     """[(model, meta, analysis, pred)] for every trained model; cached like the models, keyed by
     the model's bytes and the analysis code, so a warm rebuild skips the test-set passes."""
@@ -86,7 +95,7 @@ def analyse_all(trained, datasets, cache, progress):
     return out
 
 
-def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress):
+def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress, lab=None):
     """Export data, vendor the browser runtime and render the pages into `tmp`."""
     from .render import render_site
     entries, analyses, preds = {}, {}, {}
@@ -108,9 +117,11 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
     for name, ds in datasets.items():
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
+    if lab:
+        labdata.export(tmp, *lab[:2])
     if runtime:
         load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
-    context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets), "notices": notices,
+    context = {"models": entries, "unavailable": unavailable, "vars": {**chapter_vars(entries, analyses, datasets), "lab": lab[2] if lab else {}}, "notices": notices,
                "data": {"analysis": analyses, "compare": compare,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}

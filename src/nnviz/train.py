@@ -131,6 +131,7 @@ class Trainer:
         self.opt = Optimizer(self.weights + self.biases, config["optimizer"], config["lr"], config["momentum"])
         self.epoch = 0           # completed epochs
         self.steps = 0           # mini-batches run so far
+        self.seen = 0            # training images run so far (an epoch's last batch may be short)
         self.epoch_loss = []     # mini-batch losses of the epoch under way
         self._order, self._pos = None, 0
 
@@ -148,6 +149,7 @@ class Trainer:
             self.epoch_loss.append(loss)
             self._pos += c["batch"]
             self.steps += 1
+            self.seen += len(idx)
             if self._pos >= len(self._order):
                 self.epoch += 1
                 self.opt.lr *= c["lr_decay"]
