@@ -58,14 +58,16 @@ def _run(data, epochs, on_step=None, **opts):
 def _experiments(data):
     """The numbers (floats and ints) behind the lab's chapter text."""
     out = {}
-    zeros, early = [], {}
-    def watch(run):                           # the 0's template, and accuracy after the first images
-        zeros.append((run.run.seen, run.run.weights[0][:, 0].copy()))
+    snaps, early = [], {}
+    def watch(run):                           # the templates, and accuracy after the first images
+        snaps.append((run.run.seen, run.run.weights[0].copy()))
         if run.run.steps in (2, 10, 20):
             early[run.run.seen] = run.test_accuracy()
     base = _run(data, EPOCHS, watch)
-    final = base.run.weights[0][:, 0]
-    out["zero_images"] = next(seen for seen, w in zeros if lab.correlation(w, final) >= 0.9)
+    final = base.run.weights[0]
+    # images until each class's template correlates >= 0.9 with its final form
+    out["settle"] = [next(seen for seen, w in snaps if lab.correlation(w[:, k], final[:, k]) >= 0.9)
+                     for k in range(final.shape[1])]
     out["early"] = {str(k): v for k, v in sorted(early.items())}
     out["base"] = base.history
     scr = _run(data, EPOCHS, scramble=True)
@@ -110,7 +112,9 @@ def chapter_vars(result, manifest):
     early = {k: pct(v) for k, v in result["early"].items()}
     return {
         "train": f"{manifest['train']:,}", "test": f"{manifest['test']:,}", "epochs": str(EPOCHS),
-        "zero_images": f"{result['zero_images']:,}", "early": early,
+        "zero_images": f"{result['settle'][0]:,}", "early": early,
+        "first_digit": str(int(np.argmin(result["settle"]))), "first_images": f"{min(result['settle']):,}",
+        "last_digit": str(int(np.argmax(result["settle"]))), "last_images": f"{max(result['settle']):,}",
         "acc_epoch1": pct(b["test_acc"][0]), "acc": pct(b["test_acc"][-1]),
         "acc_scrambled": pct(s["test_acc"][-1]),
         "scramble_diff": f"{100 * abs(b['test_acc'][-1] - s['test_acc'][-1]):.2f}",
