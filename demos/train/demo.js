@@ -15,13 +15,13 @@ function fmt(template, values) {
   return template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
 }
 
-/** Percent text that never shows 100% for p < 1 nor 0% for p > 0 (until static/js/format.js lands). */
+/** Percent text that never shows 100% for p < 1 nor 0% for p > 0 (until static/js/format.js lands);
+ *  toFixed rounds the same double as Python's format, so the lab and the chapter agree. */
 function pct(p, digits = 1) {
-  const f = 10 ** digits;
-  let v = Math.round(p * 100 * f) / f;
-  if (v >= 100 && p < 1) return ">" + (100 - 1 / f).toFixed(digits) + "%";
-  if (v <= 0 && p > 0) return "<" + (1 / f).toFixed(digits) + "%";
-  return v.toFixed(digits) + "%";
+  const text = (p * 100).toFixed(digits), step = 10 ** -digits;
+  if (Number(text) >= 100 && p < 1) return ">" + (100 - step).toFixed(digits) + "%";
+  if (Number(text) <= 0 && p > 0) return "<" + step.toFixed(digits) + "%";
+  return text + "%";
 }
 
 function cssColour(el, name, fallback) {

@@ -40,10 +40,12 @@ def subset(ds):
 
 
 def export(out, blob, manifest):
-    """Write data/train/mnist.bin and mnist.json under the site folder `out`."""
+    """Write data/train/mnist.bin and mnist.json into the site folder `out` (the build's temp
+    folder, swapped into place whole, as every other exported file)."""
     folder = Path(out) / "data" / "train"
-    atomic_write(folder / manifest["file"], blob)
-    atomic_write(folder / "mnist.json", json.dumps(manifest, separators=(",", ":")).encode())
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / manifest["file"]).write_bytes(blob)
+    (folder / "mnist.json").write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
 
 
 def _run(data, epochs, on_step=None, **opts):

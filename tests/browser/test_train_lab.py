@@ -41,7 +41,7 @@ def open_page(browser, lab_site):
         contexts.append((context, requests))
         page.goto(lab_site[1] + f"{lang}/looking-inside.html")
         page.evaluate("nnviz.start()")
-        page.wait_for_function("document.documentElement.dataset.runtime === 'ready'")
+        page.wait_for_function("() => document.documentElement.dataset.runtime === 'ready'")
         return page
 
     yield open_
@@ -55,7 +55,7 @@ def lab_ids(page):
 
 
 def wait_epoch(page, sel, epoch):
-    page.wait_for_function(f"Number(document.querySelector('{sel}').dataset.epoch) >= {epoch}")
+    page.wait_for_function("([s, n]) => Number(document.querySelector(s).dataset.epoch) >= n", arg=[sel, epoch])
 
 
 def cpython_run(site_dir, options, steps):
@@ -103,16 +103,16 @@ def test_start_pause_resume_reset_and_accuracy_within_two_epochs(open_page):
     assert acc > 0.85, acc
     assert fig.locator('[data-count="acc"]').inner_text().endswith("%")
     run.click()                                                          # pause
-    page.wait_for_function(f"document.querySelector('{first}').dataset.state === 'paused'")
+    page.wait_for_function("([s, v]) => document.querySelector(s).dataset.state === v", arg=[first, 'paused'])
     steps = int(fig.get_attribute("data-steps"))
     seen = page.evaluate(f"nnviz.call('train.view', ['{first[1:]}']).then((v) => v.steps)")
     assert seen == steps and run.inner_text() == "Resume"
     assert page.evaluate(f"nnviz.call('train.view', ['{first[1:]}']).then((v) => v.steps)") == steps
     run.click()                                                          # resume
-    page.wait_for_function(f"Number(document.querySelector('{first}').dataset.steps) > {steps}")
+    page.wait_for_function("([s, n]) => Number(document.querySelector(s).dataset.steps) > n", arg=[first, steps])
     fig.locator('[data-action="reset"]').click()
     assert fig.get_attribute("data-steps") == "0" and fig.get_attribute("data-epoch") == "0"
-    page.wait_for_function(f"document.querySelector('{first}').dataset.state === 'idle'")
+    page.wait_for_function("([s, v]) => document.querySelector(s).dataset.state === v", arg=[first, 'idle'])
     assert run.inner_text() == "Start"
     canvases = fig.locator(".train-units canvas")
     assert canvases.count() == 10
@@ -130,7 +130,7 @@ def test_scramble_keeps_the_accuracy(open_page):
         fig.locator('[data-action="run"]').click()
         wait_epoch(page, first, 2)
         fig.locator('[data-action="run"]').click()
-        page.wait_for_function(f"document.querySelector('{first}').dataset.state === 'paused'")
+        page.wait_for_function("([s, v]) => document.querySelector(s).dataset.state === v", arg=[first, 'paused'])
         h = page.evaluate(f"nnviz.call('train.view', ['{first[1:]}']).then((v) => v.history)")
         results[scramble] = h["test_acc"][1]
         assert fig.locator(".train-scrambled").is_visible() == scramble
@@ -148,9 +148,9 @@ def test_keyboard_and_touch_at_375px_in_chinese(open_page):
     assert fig.locator("output[name=l2-out]").inner_text() == "0.01"
     fig.locator('[data-action="run"]').focus()
     page.keyboard.press("Enter")
-    page.wait_for_function(f"Number(document.querySelector('{second}').dataset.steps) > 0")
+    page.wait_for_function("(s) => Number(document.querySelector(s).dataset.steps) > 0", arg=second)
     fig.locator('[data-action="run"]').tap()                            # touch: pause
-    page.wait_for_function(f"document.querySelector('{second}').dataset.state === 'paused'")
+    page.wait_for_function("([s, v]) => document.querySelector(s).dataset.state === v", arg=[second, 'paused'])
     assert fig.locator('[data-action="run"]').inner_text() == "继续"
     assert fig.locator(".train-units canvas").count() == 30
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
