@@ -128,7 +128,7 @@ function setup(fig) {
   const lrSteps = fig.dataset.lrSteps.split(",").map(Number);
   const lab = {stepTimes: [], paintTimes: [], options};
   fig.trainLab = lab;
-  let loaded = null, hasRun = false, running = false, busy = false, last = null;
+  let loaded = null, hasRun = false, running = false, busy = false, last = null, selected = 0;
   let speed = {images: 0, t: 0};
 
   function options() {
@@ -152,23 +152,43 @@ function setup(fig) {
     if (unitsBox.children.length === n && unitsBox.dataset.hidden === String(hidden)) return;
     unitsBox.replaceChildren();
     unitsBox.dataset.hidden = String(hidden);
+    selected = Math.min(selected, n - 1);
     for (let k = 0; k < n; k++) {
+      const b = document.createElement("button");          // inspect: click, tap or Enter enlarges it
+      b.type = "button";
+      b.setAttribute("aria-label", fmt(hidden ? S.unit_h : S.unit_0, {k: hidden ? k + 1 : k}));
+      b.title = b.getAttribute("aria-label");
+      b.setAttribute("aria-pressed", String(k === selected));
+      b.addEventListener("click", () => select(k));
       const c = document.createElement("canvas");
       c.width = c.height = 28;
-      c.setAttribute("role", "listitem");
-      c.setAttribute("aria-label", fmt(hidden ? S.unit_h : S.unit_0, {k: hidden ? k + 1 : k}));
-      c.title = c.getAttribute("aria-label");
-      unitsBox.appendChild(c);
+      b.appendChild(c);
+      unitsBox.appendChild(b);
     }
     q(".train-units-title").textContent = hidden ? fmt(S.units_h, {n}) : S.units_0;
     q(".train-legend").textContent = hidden ? S.legend_div : S.legend_grey;
+  }
+
+  function select(k) {
+    selected = k;
+    [...unitsBox.children].forEach((b, j) => b.setAttribute("aria-pressed", String(j === k)));
+    if (last) paintBig(last);
+  }
+
+  function paintBig(view) {
+    const b = unitsBox.children[selected];
+    if (!b || !view.w[selected]) return;
+    paintUnit(q(".train-big canvas"), view.w[selected], view.options.hidden ? "div" : "grey", colours());
+    q(".train-big figcaption").textContent = b.getAttribute("aria-label");
+    q(".train-big").hidden = false;
   }
 
   function paint(view) {
     const t0 = performance.now();
     const hidden = view.options.hidden, col = colours();
     units(view.w.length, hidden);
-    view.w.forEach((w, k) => paintUnit(unitsBox.children[k], w, hidden ? "div" : "grey", col));
+    view.w.forEach((w, k) => paintUnit(unitsBox.children[k].firstChild, w, hidden ? "div" : "grey", col));
+    paintBig(view);
     const h = view.history, count = (k, v) => { q(`[data-count="${k}"]`).textContent = v; };
     count("epoch", String(view.epoch));
     count("images", view.images.toLocaleString(document.documentElement.lang || "en"));
@@ -258,7 +278,8 @@ function setup(fig) {
     last = null;
     for (const k of ["epoch", "images"]) q(`[data-count="${k}"]`).textContent = "0";
     for (const k of ["speed", "acc"]) q(`[data-count="${k}"]`).textContent = "–";
-    for (const c of unitsBox.children) c.getContext("2d").clearRect(0, 0, 28, 28);
+    for (const c of unitsBox.querySelectorAll("canvas")) c.getContext("2d").clearRect(0, 0, 28, 28);
+    q(".train-big").hidden = true;
     for (const c of fig.querySelectorAll(".train-chart")) c.getContext("2d").clearRect(0, 0, c.width, c.height);
     Object.assign(fig.dataset, {epoch: 0, steps: 0, images: 0, acc: ""});
     setState("idle");

@@ -153,6 +153,14 @@ def test_keyboard_and_touch_at_375px_in_chinese(open_page):
     page.wait_for_function("([s, v]) => document.querySelector(s).dataset.state === v", arg=[second, 'paused'])
     assert fig.locator('[data-action="run"]').inner_text() == "继续"
     assert fig.locator(".train-units canvas").count() == 30
+    unit = fig.locator(".train-units button").nth(3)
+    unit.focus()
+    page.keyboard.press("Enter")                                         # keyboard: inspect a neuron
+    assert unit.get_attribute("aria-pressed") == "true"
+    assert fig.locator(".train-big figcaption").inner_text() == "隐藏神经元 4"
+    fig.locator(".train-units button").nth(7).tap()                     # touch: another one
+    assert fig.locator(".train-big figcaption").inner_text() == "隐藏神经元 8"
+    assert unit.get_attribute("aria-pressed") == "false"
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
     box = fig.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
