@@ -142,10 +142,14 @@ function setup(fig) {
     runBtn.textContent = state === "running" ? S.pause : hasRun && last && last.steps ? S.resume : S.start;
     runBtn.setAttribute("aria-pressed", String(state === "running"));
   }
+  let palette = null;          // read from CSS once, again when the colour scheme changes
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => { palette = null; });
   function colours() {
-    return {pos: cssColour(fig, "--pos", "#c0392b"), neg: cssColour(fig, "--neg", "#1f6fb8"),
-            border: getComputedStyle(fig).getPropertyValue("--border").trim() || "#999",
-            muted: getComputedStyle(fig).getPropertyValue("--muted").trim() || "#666"};
+    const css = getComputedStyle(fig), v = (name, d) => css.getPropertyValue(name).trim() || d;
+    palette = palette || {pos: cssColour(fig, "--pos", "#c0392b"), neg: cssColour(fig, "--neg", "#1f6fb8"),
+                          posCss: v("--pos", "#c0392b"), negCss: v("--neg", "#1f6fb8"),
+                          border: v("--border", "#999"), muted: v("--muted", "#666")};
+    return palette;
   }
 
   function units(n, hidden) {
@@ -193,8 +197,7 @@ function setup(fig) {
     count("epoch", String(view.epoch));
     count("images", view.images.toLocaleString(document.documentElement.lang || "en"));
     count("acc", h.test_acc.length ? pct(h.test_acc[h.test_acc.length - 1]) : "–");
-    const c = (name) => getComputedStyle(fig).getPropertyValue(name).trim();
-    const train = c("--neg") || "#1f6fb8", test = c("--pos") || "#c0392b";
+    const train = col.negCss, test = col.posCss;
     const losses = h.train_loss.concat(h.test_loss);
     drawChart(q('[data-chart="loss"]'), [{values: h.train_loss, colour: train}, {values: h.test_loss, colour: test, dash: [5, 3]}],
               {lo: 0, hi: Math.max(0.5, ...losses), label: (v) => v.toFixed(2), colours: col});
