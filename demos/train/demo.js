@@ -7,7 +7,8 @@
  * Hooks for tests and benchmarks: fig.dataset.{state, epoch, steps, images, acc}, and
  * fig.trainLab = {options(), stepTimes, paintTimes} (durations in ms).
  */
-const STEP_MS = 40;          // work per worker call: short enough to pause at once, long enough to keep busy
+const STEP_MS = 60;          // work per worker call: short enough to pause at once, long enough to keep busy
+const PAINT_MS = 100;        // repaint at most this often (and at every epoch's end): the main thread stays free
 const MAX_EPOCHS = 200;
 let shared = null;           // the data fetch, shared by every lab on the page
 
@@ -37,21 +38,18 @@ function cssColour(el, name, fallback) {
  *  softmax figures) or diverging neg -> white -> pos, scaled by the largest |w| (hidden filters). */
 function paintUnit(canvas, w, style, colours) {
   const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(28, 28);
+  const img = ctx.createImageData(28, 28), px = img.data;
   let lo = Infinity, hi = -Infinity;
   for (const v of w) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  const amax = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
-  for (let i = 0; i < 784; i++) {
-    let r, g, b;
+  const amax = Math.max(Math.abs(lo), Math.abs(hi)) || 1, span = hi - lo;
+  for (let i = 0, j = 0; i < 784; i++, j += 4) {
     if (style === "grey") {
-      const t = hi > lo ? (w[i] - lo) / (hi - lo) : 0.5;
-      r = g = b = Math.round(255 * t);
+      px[j] = px[j + 1] = px[j + 2] = span > 0 ? 255 * (w[i] - lo) / span : 128;
     } else {
-      const t = Math.max(-1, Math.min(1, w[i] / amax));
-      const c = t < 0 ? colours.neg : colours.pos, a = Math.abs(t);
-      [r, g, b] = [0, 1, 2].map((j) => Math.round(255 + (c[j] - 255) * a));
+      const t = Math.max(-1, Math.min(1, w[i] / amax)), c = t < 0 ? colours.neg : colours.pos, a = Math.abs(t);
+      px[j] = 255 + (c[0] - 255) * a; px[j + 1] = 255 + (c[1] - 255) * a; px[j + 2] = 255 + (c[2] - 255) * a;
     }
-    img.data.set([r, g, b, 255], 4 * i);
+    px[j + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
 }
@@ -228,7 +226,7 @@ function setup(fig) {
   }
 
   async function loop() {
-    let n = 1;
+    let n = 1, painted = 0;
     while (running) {
       const t0 = performance.now();
       const view = await nnviz.call("train.step", [fig.id, n, form.elements.unscramble.checked]);
@@ -242,7 +240,7 @@ function setup(fig) {
         q('[data-count="speed"]').textContent = Math.round(rate).toLocaleString();
       }
       speed = {images: view.images, t: now};
-      paint(view);
+      if (view.epoch_done || !running || now - painted >= PAINT_MS) { paint(view); painted = now; }
       n = Math.max(1, Math.min(view.batches, Math.round(n * STEP_MS / Math.max(dt, 1))));
       if (view.epoch >= MAX_EPOCHS) running = false;
     }
