@@ -111,10 +111,12 @@ def chapter_vars(result, manifest):
     b, s = result["base"], result["scrambled"]
     h, hs = result["h30"], result["h30_scrambled"]
     l0, l2 = result["l2_0"], result["l2_0.01"]
-    early = {k: pct(v) for k, v in result["early"].items()}
+    early = sorted((int(k), v) for k, v in result["early"].items())    # after 2, 10, 20 batches
     return {
         "train": f"{manifest['train']:,}", "test": f"{manifest['test']:,}", "epochs": str(EPOCHS),
-        "zero_images": f"{result['settle'][0]:,}", "early": early,
+        "zero_images": f"{result['settle'][0]:,}",
+        "early_a_images": f"{early[0][0]:,}", "early_a": pct(early[0][1]),
+        "early_c_images": f"{early[-1][0]:,}", "early_c": pct(early[-1][1]),
         "first_digit": str(int(np.argmin(result["settle"]))), "first_images": f"{min(result['settle']):,}",
         "last_digit": str(int(np.argmax(result["settle"]))), "last_images": f"{max(result['settle']):,}",
         "acc_epoch1": pct(b["test_acc"][0]), "acc": pct(b["test_acc"][-1]),
