@@ -133,7 +133,19 @@ def fake_var_tree(cifar=False):
             analyses[spec.name]["border_blue"] = [0.3] * 10
     datasets = {name: SimpleNamespace(name=name, y_train=[0] * 7, y_test=[0] * 3, classes=[str(c) for c in range(10)])
                 for name in ("mnist", "fashion") + (("cifar10",) if cifar else ())}
-    return chapter_vars(entries, analyses, datasets)
+    return {**chapter_vars(entries, analyses, datasets), "lab": fake_lab_vars()}
+
+
+def fake_lab_vars():
+    """labdata.chapter_vars() on a fake result of the lab's runs."""
+    from nnviz import labdata
+    h = {"test_acc": [0.9] * 5}
+    runs = {"l2_0": {"train_acc": 1.0, "test_acc": 0.88, "test_loss": 0.4, "roughness": 1.2, "mean_abs_w": 0.05},
+            "l2_0.01": {"train_acc": 0.99, "test_acc": 0.89, "test_loss": 0.3, "roughness": 1.1, "mean_abs_w": 0.02}}
+    result = {"base": h, "scrambled": h, "h30": h, "h30_scrambled": h, "early": {"100": 0.7, "500": 0.75, "1000": 0.8},
+              "settle": [5000] * 10, "scrambled_roughness": {"as_learned": 1.5, "unscrambled": 0.6},
+              "unscrambled_corr": 1.0, **runs}
+    return labdata.chapter_vars(result, {"train": 5000, "test": 2000})
 
 
 def cifar_lines(body):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import analyse as an
 from . import cache as ch
-from . import data, export
+from . import data, export, labdata
 from . import runtime as nnviz_runtime
 from .specs import SPECS
 
@@ -29,12 +29,13 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     datasets, notices = load_datasets({s.dataset for s in specs}, load_data, progress)
     trained = train_all([s for s in specs if s.dataset in datasets], datasets, cache, progress)
     results = analyse_all(trained, datasets, cache, progress)
+    lab = lab_all(datasets, cache, progress)
     tmp = Path(out).parent / f".{Path(out).name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         unavailable = sorted(s.name for s in specs if s.dataset not in datasets)
-        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress)
+        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress, lab)
         swap(tmp, Path(out))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -64,6 +65,14 @@ def train_all(specs, datasets, cache, progress):
     return [ch.train_cached(s, datasets[s.dataset], cache, progress) for s in specs]
 
 
+def lab_all(datasets, cache, progress):
+    """The training lab's data and the chapter's lab runs: (blob, manifest, vars), or None without MNIST."""
+    if "mnist" not in datasets:
+        return None
+    blob, manifest = labdata.subset(datasets["mnist"])
+    return blob, manifest, labdata.chapter_vars(labdata.experiments(blob, manifest, cache, progress), manifest)
+
+
 def analyse_all(trained, datasets, cache, progress):
     """[(model, meta, analysis, pred)] for every trained model (cached like the models)."""
     progress("analysing")
@@ -71,7 +80,7 @@ def analyse_all(trained, datasets, cache, progress):
             for model, meta in trained]
 
 
-def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress):
+def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress, lab=None):
     """Export data, vendor the browser runtime and render the pages into `tmp`."""
     from .render import render_site
     entries, analyses, preds = {}, {}, {}
@@ -93,9 +102,11 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
     for name, ds in datasets.items():
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
+    if lab:
+        labdata.export(tmp, *lab[:2])
     if runtime:
         nnviz_runtime.vendor(tmp, root, progress=progress)
-    chapter_numbers = chapter_vars(entries, analyses, datasets)
+    chapter_numbers = {**chapter_vars(entries, analyses, datasets), "lab": lab[2] if lab else {}}
     context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "notices": notices,
                "facts": facts(chapter_numbers),
                "data": {"analysis": analyses, "compare": compare,

@@ -336,6 +336,9 @@ class Site:
         ctx["page"] = {"title": ch.title, "slug": ch.slug, "lang": ch.lang}
         ctx["demo"] = {"name": call.name, "args": call.args, "model": call.model, "id": call.id,
                        "lang": ch.lang, "line": call.line}
+        strings = self.root / "demos" / call.name / "strings.toml"   # C3, until nnviz.strings lands
+        if strings.is_file():
+            ctx["s"] = tomllib.loads(strings.read_text(encoding="utf-8"))[ch.lang]
         return ctx
 
     def render_demo(self, ch, call, root):

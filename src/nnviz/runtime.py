@@ -28,7 +28,7 @@ Sources, all from the registries this project may use:
     NNVIZ_OFFLINE=1 a missing cache is an error instead of a download). Its sha256 must equal both the
     pinned value below and the numpy entry of node_modules/pyodide/pyodide-lock.json, else we stop.
 
-nnviz.zip holds nnviz/__init__.py and nnviz/forward.py from src/, and each demos/<name>/adapter.py
+nnviz.zip holds nnviz/__init__.py, forward.py, train.py and lab.py from src/, and each demos/<name>/adapter.py
 as nnviz/demos/<name>.py (plus an empty nnviz/demos/__init__.py), so in the browser an adapter is
 the module `nnviz.demos.<name>` and imports the forward pass as `from nnviz import forward`.
 The zip is stored (not deflated), with sorted entries, fixed timestamps and fixed permissions, so
@@ -161,7 +161,7 @@ def numpy_wheel(lock_sha: str, progress=print) -> Path:
 def package_files(repo_root: Path) -> dict[str, Path | None]:
     """Archive name -> source file for nnviz.zip (see the module docstring)."""
     src = repo_root / "src" / "nnviz"
-    files = {f"nnviz/{name}": src / name for name in ("__init__.py", "forward.py")}
+    files = {f"nnviz/{name}": src / name for name in ("__init__.py", "forward.py", "train.py", "lab.py")}
     for path in files.values():
         if not path.is_file():
             raise VendorError(f"{path} is missing")
