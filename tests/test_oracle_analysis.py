@@ -384,7 +384,29 @@ def check_diverging(w, img, what):
 # --------------------------------------------------------------------------- nothing unchecked
 
 EXPORTS = ("models.json", "models/{model}.npz", "{model}/analysis.json", "{model}/cell-means.png",
-           "{model}/w1/{k}.png", "{dataset}/samples.json", "{dataset}/samples.png", "compare/{a}__{b}.json")
+           "{model}/w1/{k}.png", "{dataset}/samples.json", "{dataset}/samples.png", "compare/{a}__{b}.json",
+           "train/mnist.json", "train/mnist.bin")
+
+
+def test_training_lab_data_is_the_listed_mnist_images(site_data, real_dataset):
+    """data/train/mnist.bin holds, in the layout its manifest states, exactly the real MNIST
+    training and test images (and labels) at the manifest's indices; its sha256 is the manifest's."""
+    import hashlib
+    m = read_json(site_data / "train" / "mnist.json")
+    blob = (site_data / "train" / m["file"]).read_bytes()
+    assert len(blob) == m["bytes"] and hashlib.sha256(blob).hexdigest() == m["sha256"]
+    ds, px = real_dataset("mnist"), m["pixels"]
+    tr, te = np.asarray(m["train_index"]), np.asarray(m["test_index"])
+    assert len(tr) == m["train"] and len(te) == m["test"] and px == 784
+    assert len(set(tr.tolist())) == len(tr) and len(set(te.tolist())) == len(te)
+    buf = np.frombuffer(blob, np.uint8)
+    cut = np.cumsum([len(tr) * px, len(tr), len(te) * px, len(te)])
+    assert cut[-1] == len(buf)
+    x_tr, y_tr, x_te, y_te = np.split(buf, cut[:-1])
+    np.testing.assert_array_equal(x_tr.reshape(-1, px), ds.x_train.reshape(len(ds.x_train), -1)[tr])
+    np.testing.assert_array_equal(y_tr, ds.y_train[tr])
+    np.testing.assert_array_equal(x_te.reshape(-1, px), ds.x_test.reshape(len(ds.x_test), -1)[te])
+    np.testing.assert_array_equal(y_te, ds.y_test[te])
 
 
 def test_every_exported_file_has_an_oracle(site_data, entries):
