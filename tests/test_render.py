@@ -161,7 +161,7 @@ def site(tmp_path_factory):
 def test_pages_and_assets_exist(site):
     out, _ = site
     for rel in ("index.html", "zh/index.html", "en/what.html", "en/only.html", "zh/what.html",
-                "static/css/site.css", "static/js/nnviz.js", "static/demos/probe.js", "static/demos/probe.css",
+                "static/css/site.css", "static/js/nnviz.js", "static/demos/probe/demo.js", "static/demos/probe/demo.css",
                 "static/katex/katex.min.css"):
         assert (out / rel).is_file(), rel
     assert list((out / "static" / "katex" / "fonts").glob("*.woff2"))
@@ -207,8 +207,8 @@ def test_demo_partial_and_assets(site):
     assert '<div class="demo" data-live-demo id="demo-1" data-model="mnist-h16x16" data-lang="en">' in en
     assert "Try it 2 models" in en
     assert '<p><div class="demo"' not in en                     # not wrapped in a paragraph
-    assert en.count('src="../static/demos/probe.js"') == 1
-    assert en.count('href="../static/demos/probe.css"') == 1
+    assert en.count('src="../static/demos/probe/demo.js"') == 1
+    assert en.count('href="../static/demos/probe/demo.css"') == 1
     assert 'src="../static/js/nnviz.js"' in en
     assert '<meta name="nnviz-root" content="../">' in en
     only = (out / "en" / "only.html").read_text()

@@ -6,18 +6,12 @@
  * sums z of the model's own forward pass; this file only draws them.
  * Choosing a new test image selects its winning class; any class can then be chosen by its row.
  */
-import {loadSamples, loadJSON, percent} from "../js/samples.js";
-
-const DIV_POS = [202, 0, 32];    // the same diverging colours as export.diverging
-const DIV_NEG = [5, 113, 176];
+import {loadSamples} from "../../js/samples.js";
+import {fixed, pct} from "../../js/format.js";
+import {paintImage} from "../../js/paint.js";
 
 function strings(el) {
   try { return JSON.parse(el.dataset.strings || "{}"); } catch (e) { return {}; }
-}
-
-function fmt(v, digits = 2) {
-  const s = Math.abs(v).toFixed(digits);
-  return (v < 0 && Number(s) !== 0 ? "−" : "") + s;
 }
 
 function signed(v, digits = 2) {
@@ -26,42 +20,23 @@ function signed(v, digits = 2) {
 
 /* ------------------------------------------------------------ test images from the sample sprite */
 
-/** The dataset's sample sprite: {count, index(slot), label(slot), canvas(slot), pixels(slot)}. */
+/** The dataset's sample sprite by slot: {count, index(slot), label(slot), canvas(slot), pixels(slot)}. */
 async function loadSprite(dataset) {
-  const [samples, meta] = await Promise.all([loadSamples(dataset), loadJSON(`${dataset}/samples.json`)]);
+  const samples = await loadSamples(dataset);
+  const at = (slot) => samples.index[slot];
   return {
-    count: meta.index.length,
-    slotOf: (testIndex) => meta.index.indexOf(testIndex),
-    index: (slot) => meta.index[slot],
-    label: (slot) => meta.labels[slot],
-    canvas: (slot, alt) => samples.canvas(meta.index[slot], alt),
-    /** Raw pixels in [0, 1], row-major (the sprite's PNG holds the dataset's exact bytes). */
-    pixels(canvas) {
-      const rgba = canvas.getContext("2d", {willReadFrequently: true}).getImageData(0, 0, canvas.width, canvas.height).data;
-      const out = new Float64Array(rgba.length / 4);
-      for (let i = 0; i < out.length; i++) out[i] = rgba[4 * i] / 255;
-      return out;
-    },
+    count: samples.index.length,
+    slotOf: (testIndex) => samples.index.indexOf(testIndex),
+    index: at,
+    label: (slot) => samples.label(at(slot)),
+    canvas: (slot, alt) => samples.canvas(at(slot), alt),
+    pixels: (slot) => samples.pixels(at(slot)),
   };
 }
 
 /** Paint values (row-major size x size) with the diverging palette, scaled by `scale`. */
 function paintDiverging(canvas, values, scale) {
-  const n = Math.round(Math.sqrt(values.length));
-  canvas.width = canvas.height = n;
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(n, n);
-  const s = scale || Math.max(...values.map(Math.abs)) || 1;
-  for (let i = 0; i < values.length; i++) {
-    const t = Math.max(-1, Math.min(1, values[i] / s));
-    const c = t > 0 ? DIV_POS : DIV_NEG;
-    const a = Math.abs(t);
-    img.data[4 * i] = Math.round(255 + a * (c[0] - 255));
-    img.data[4 * i + 1] = Math.round(255 + a * (c[1] - 255));
-    img.data[4 * i + 2] = Math.round(255 + a * (c[2] - 255));
-    img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  paintImage(canvas, values, {style: "diverging", scale});
 }
 
 function maxAbs(rows) {
@@ -146,8 +121,8 @@ function setup(fig) {
     paintDiverging(cwx, r.products[k], r.scale);
     cw.setAttribute("aria-label", `${S.w} ${classes[k]}`);
     cwx.setAttribute("aria-label", `${S.wx} ${classes[k]}`);
-    formula.textContent = `z(${classes[k]}) = b + Σ w·x = ${fmt(r.b[k])} (${S.bias}) ${signed(r.pos[k])} (${S.pos}) `
-      + `${signed(r.neg[k])} (${S.neg}) = ${fmt(r.z[k])}`;
+    formula.textContent = `z(${classes[k]}) = b + Σ w·x = ${fixed(r.b[k])} (${S.bias}) ${signed(r.pos[k])} (${S.pos}) `
+      + `${signed(r.neg[k])} (${S.neg}) = ${fixed(r.z[k])}`;
   }
 
   function drawSums() {
@@ -163,9 +138,9 @@ function setup(fig) {
       bar.classList.toggle("neg", z < 0);
       const win = k === r.pred;
       row.classList.toggle("winner", win);
-      row.querySelector(".nv-zrow-value").textContent = fmt(z);
-      row.querySelector(".nv-zrow-p").textContent = `p ${percent(r.probs[k])}`;
-      row.setAttribute("aria-label", `${classes[k]}: z = ${fmt(z)}${win ? ", " + S.winner : ""}`);
+      row.querySelector(".nv-zrow-value").textContent = fixed(z);
+      row.querySelector(".nv-zrow-p").textContent = `p ${pct(r.probs[k])}`;
+      row.setAttribute("aria-label", `${classes[k]}: z = ${fixed(z)}${win ? ", " + S.winner : ""}`);
     }
     fig.dataset.winner = String(r.pred);
   }
@@ -184,6 +159,7 @@ function setup(fig) {
   async function show(slot) {
     const sprite = state.sprite;
     state.slot = ((slot % sprite.count) + sprite.count) % sprite.count;
+    const here = state.slot;
     const label = drawX(state.slot);
     const index = sprite.index(state.slot);
     which.textContent = `${S.image} #${index} · ${S.label} ${label}`;
@@ -195,7 +171,7 @@ function setup(fig) {
       const nn = await runtime();
       if (!nn) return;
       if (!state.weights) state.weights = await nn.call("templates.weights", [nn.model(model)]);
-      const r = await nn.call("templates.dot", [nn.model(model), sprite.pixels(cx)]);
+      const r = await nn.call("templates.dot", [nn.model(model), sprite.pixels(here)]);
       if (mine !== state.busy) return;       // a newer image was chosen meanwhile
       r.scale = maxAbs(r.products);
       state.result = r;

@@ -56,6 +56,7 @@ from markupsafe import Markup
 from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 
+from . import palette
 from .data import CLASSES, CLASSES_ZH
 
 LANGS = ("en", "zh")
@@ -784,8 +785,8 @@ class _Renderer:
                 body = body.replace(f"<p>{m.token}</p>", f'<div class="math-display">{m.html}</div>')
             body = body.replace(m.token, m.html)
             toc = toc.replace(m.token, m.html)
-        scripts = [f"{root}static/demos/{d}.js" for d in used if (self.root / "demos" / d / "demo.js").is_file()]
-        styles = [f"{root}static/demos/{d}.css" for d in used if (self.root / "demos" / d / "demo.css").is_file()]
+        scripts = [f"{root}static/demos/{d}/demo.js" for d in used if (self.root / "demos" / d / "demo.js").is_file()]
+        styles = [f"{root}static/demos/{d}/demo.css" for d in used if (self.root / "demos" / d / "demo.css").is_file()]
         switch, alternates = [], []
         for lang in LANGS:
             other = by_slug[ch.slug].get(lang)
@@ -845,11 +846,12 @@ class _Renderer:
             for p in sorted(static.rglob("*")):
                 if p.is_file() and not p.name.startswith(".") and "__pycache__" not in p.parts:
                     self.files[p.relative_to(self.root).as_posix()] = p
-        for name in self.demo_names:
-            for src, ext in (("demo.js", "js"), ("demo.css", "css")):
-                p = self.root / "demos" / name / src
+        for name in self.demo_names:   # C1: every demos/<name>/*.js and its demo.css
+            folder = self.root / "demos" / name
+            for p in sorted(folder.glob("*.js")) + [folder / "demo.css"]:
                 if p.is_file():
-                    self.files[f"static/demos/{name}.{ext}"] = p
+                    self.files[f"static/demos/{name}/{p.name}"] = p
+        self.files["static/css/palette.css"] = palette.css().encode("utf-8")
 
     # ---------------------------------------------------------- checks on the rendered pages
 
