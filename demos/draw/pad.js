@@ -22,7 +22,7 @@ export const Pad = (Base) => class extends Base {
       try { g.setPointerCapture(e.pointerId); } catch (_) { /* synthetic events have no capture */ }
       this.showCursor = false;
       stroke = {id: e.pointerId, last: point(e), erase: (e.buttons & 32) !== 0};
-      this.pushUndo();
+      this.startStroke();
       this.stamp(stroke.last, stroke.erase);
       this.changed();
     });
@@ -70,14 +70,14 @@ export const Pad = (Base) => class extends Base {
         e.preventDefault();
         if (e.repeat) return;
         this.showCursor = true;
-        this.pushUndo();
+        this.startStroke();
         this.stamp({x: this.cursor.x + 0.5, y: this.cursor.y + 0.5});
         painting = e.key === " ";
         this.changed();
         if (!painting) this.commit();
       } else if (e.key === "Delete" || e.key === "Backspace") {
         e.preventDefault();
-        this.pushUndo();
+        this.startStroke();
         this.stamp({x: this.cursor.x + 0.5, y: this.cursor.y + 0.5}, true);
         this.changed();
         this.commit();
@@ -111,6 +111,13 @@ export const Pad = (Base) => class extends Base {
     for (let s = 1; s <= steps; s++) {
       this.stamp({x: a.x + ((b.x - a.x) * s) / steps, y: a.y + ((b.y - a.y) * s) / steps}, erase);
     }
+  }
+
+  /** A stroke (pen, touch, mouse or key) begins: undoable, and it ends any note on an experiment
+   *  ("an empty canvas, and still…"), which no longer describes the drawing. */
+  startStroke() {
+    this.pushUndo();
+    this.setNote(null);
   }
 
   pushUndo() {
