@@ -7,9 +7,21 @@ import {fill, sure} from "./dom.js";
 export const Network = (Base) => class extends Base {
   bindNetwork() {
     for (const b of this.neurons) {
-      b.addEventListener("click", () => this.select(Number(b.dataset.layer), Number(b.dataset.unit)));
+      b.addEventListener("click", (e) => {
+        this.select(Number(b.dataset.layer), Number(b.dataset.unit));
+        if (e.detail > 0) this.revealInspector();   // a click or tap (keys keep the focus in view)
+      });
       b.addEventListener("keydown", (e) => this.neuronKey(e, b));
     }
+  }
+
+  /** Bring the inspector into view if most of the screen would hide it (on a phone it sits far
+   *  below the neurons). */
+  revealInspector() {
+    const box = this.q(".draw-inspect");
+    if (box.hidden) return;
+    const r = box.getBoundingClientRect();
+    if (r.top > window.innerHeight * 0.7 || r.bottom < 0) box.scrollIntoView({block: "start"});
   }
 
   neuronKey(e, b) {

@@ -163,3 +163,91 @@ def test_empty_canvas_note_clears_on_a_touch_stroke(chromium, draw_site, draw_se
         assert note(page, DEEP_LAB) == "", "the empty-canvas note stayed after a touch stroke"
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------- phones: tap targets
+
+PHONE = {"viewport": {"width": 375, "height": 740}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
+
+SMALL_TARGETS_JS = """() => {
+  const sel = 'button, a[href], input, select, summary, [role=button], [role=radio], [role=tab], [tabindex]';
+  const small = [];
+  for (const e of document.querySelectorAll('.demo, [data-live-demo]')) {
+    for (const t of e.querySelectorAll(sel)) {
+      if (t.closest('[aria-hidden="true"], [hidden]') || getComputedStyle(t).visibility === 'hidden') continue;
+      if (t.matches('a') && t.closest('p, figcaption, li, td, caption')) continue;   // links inside text
+      let hit = t;
+      if (t.matches('input:not([type=range])')) hit = t.closest('label') || (t.id && document.querySelector(`label[for="${t.id}"]`)) || t;
+      const r = hit.getBoundingClientRect();
+      if (!r.width && !r.height) continue;                                            // not rendered
+      if (r.width < 31.5 || r.height < 31.5) {
+        small.push(`${t.tagName.toLowerCase()}.${String(t.className.baseVal ?? t.className).split(' ')[0]} ${Math.round(r.width)}x${Math.round(r.height)}`);
+      }
+    }
+  }
+  return small;
+}"""
+
+
+@pytest.fixture(scope="module")
+def chapter_pages(site_dir):
+    pages = sorted(p.relative_to(site_dir).as_posix() for p in site_dir.glob("*/*.html")
+                   if "data-live-demo" in p.read_text(encoding="utf-8"))
+    if not pages:
+        pytest.skip(f"no chapter with demos in {site_dir}")
+    return pages
+
+
+def test_every_tap_target_is_at_least_32_px_on_a_phone(browser, site_dir, chapter_pages):
+    from conftest import serve_folder
+    with serve_folder(site_dir) as url:
+        context = browser.new_context(**PHONE)
+        try:
+            page = context.new_page()
+            for rel in chapter_pages:
+                page.goto(url + rel)
+                page.wait_for_function("() => document.querySelector('.draw-js')")   # the labs laid out
+                small = page.evaluate(SMALL_TARGETS_JS)
+                counts = {}
+                for s in small:
+                    counts[s.rsplit(" ", 1)[0]] = counts.get(s.rsplit(" ", 1)[0], 0) + 1
+                assert not small, f"{rel}: tap targets under 32 px: {counts} e.g. {small[:5]}"
+        finally:
+            context.close()
+
+
+def test_tapping_a_neuron_brings_its_inspector_into_view(chromium, draw_site, draw_server):
+    context, page = new_page(chromium, draw_site, draw_server, **PHONE)
+    try:
+        open_lab(page)
+        neuron = page.locator(f'{DEEP_LAB} .draw-neuron[data-layer="2"][data-unit="11"]')
+        neuron.scroll_into_view_if_needed()
+        box = neuron.bounding_box()
+        assert box["width"] >= 32 and box["height"] >= 32, box
+        neuron.tap()
+        wait_repaint(page)
+        page.wait_for_function("(sel) => { const r = document.querySelector(sel + ' .draw-inspect').getBoundingClientRect();"
+                               " return r.top >= 0 && r.top < innerHeight * 0.5; }", arg=DEEP_LAB)
+        assert page.locator(f"{DEEP_LAB} .draw-inspect-name").is_visible()
+        assert page.evaluate(f"() => document.querySelector('{DEEP_LAB}').nnvizLast.options.neuron") == [2, 11]
+    finally:
+        context.close()
+
+
+def test_a_tapped_hidden_bar_shows_its_neurons_picture_on_screen(browser, site_dir, chapter_pages):
+    from conftest import serve_folder
+    with serve_folder(site_dir) as url:
+        context = browser.new_context(**PHONE)
+        try:
+            page = context.new_page()
+            page.goto(url + chapter_pages[0])
+            bar = page.locator('.nv-hidden .nv-bar[data-h="3"][data-c="7"]').first
+            bar.scroll_into_view_if_needed()
+            bar.tap()
+            pic = page.locator(".nv-hidden .nv-hidden-readout img").first
+            src = page.locator('.nv-hidden .nv-filter[data-h="3"] img').first.get_attribute("src")
+            assert pic.get_attribute("src") == src
+            r = pic.bounding_box()
+            assert r and 0 <= r["y"] and r["y"] + r["height"] <= 740, f"the linked picture is off-screen: {r}"
+        finally:
+            context.close()
