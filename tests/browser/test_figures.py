@@ -154,10 +154,9 @@ def test_empty_canvas_note_clears_on_a_touch_stroke(chromium, draw_site, draw_se
         clear_and_wait_for_note(page, DEEP_LAB)
         box = grid_box(page)
         cdp = context.new_cdp_session(page)
-        pts = [to_client(box, x, y) for x, y in bar_points(x=13)]
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": pts[0][0], "y": pts[0][1]}]})
-        for x, y in pts[1:]:
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        for k, (gx, gy) in enumerate(bar_points(x=13)):    # one finger down the grid, then lifted
+            x, y = to_client(box, gx, gy)
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove" if k else "touchStart", "touchPoints": [{"x": x, "y": y}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         assert sum(wait_repaint(page)["pixels"]) > 0
         assert note(page, DEEP_LAB) == "", "the empty-canvas note stayed after a touch stroke"
