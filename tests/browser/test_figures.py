@@ -250,3 +250,25 @@ def test_a_tapped_hidden_bar_shows_its_neurons_picture_on_screen(browser, site_d
             assert r and 0 <= r["y"] and r["y"] + r["height"] <= 740, f"the linked picture is off-screen: {r}"
         finally:
             context.close()
+
+
+def test_sweep_shows_the_published_series_and_labels_sit_by_their_own_points(browser, site_dir, chapter_pages):
+    from conftest import serve_folder
+    with serve_folder(site_dir) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            page = context.new_page()
+            page.goto(url + chapter_pages[0])
+            got = page.evaluate("""() => {
+              const fig = document.querySelector('.nnv-sweep');
+              const pts = [...fig.querySelectorAll('.nnv-pt .nnv-dot')].map((c) => c.getBoundingClientRect());
+              const labels = [...fig.querySelectorAll('.nnv-val')].map((t) => t.getBoundingClientRect());
+              const mid = (r) => [r.x + r.width / 2, r.y + r.height / 2];
+              const d = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+              const nearest = labels.map((l) => pts.map((p) => d(mid(l), mid(p)))
+                                                  .reduce((best, v, k, all) => (v < all[best] ? k : best), 0));
+              return {nearest, blog: [...fig.querySelectorAll('.nnv-blog path[role=img]')].map((p) => p.getAttribute('aria-label'))}; }""")
+            assert got["nearest"] == list(range(len(got["nearest"]))), f"a label is nearer another point: {got['nearest']}"
+            assert len(got["blog"]) == 5 and any("22.80%" in b for b in got["blog"]) and any("93.43%" in b for b in got["blog"])
+        finally:
+            context.close()
