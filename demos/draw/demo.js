@@ -86,7 +86,7 @@ class DrawLab extends Painters(Network(Pad(class {}))) {
   connect() {
     const start = () => {
       if (!window.nnviz) {
-        this.q(".draw-verdict-conf").textContent = "nnviz.js missing";
+        this.q(".draw-verdict-conf").textContent = this.S.failed;   // the page's runtime script is missing
         return;
       }
       this.q(".draw-verdict-conf").textContent = this.S.waiting;

@@ -53,17 +53,18 @@ export const Painters = (Base) => class extends Base {
     const pixels = n.inputs === N;
     const S = this.S;
     const wScale = maxAbs(n.weights), cScale = maxAbs(n.contrib);
+    // captions first: the maps take their accessible names from them (in the page's language)
     if (pixels) {
-      this.mapCanvas("weights", n.weights, wScale);
-      this.mapCanvas("contrib", n.contrib, cScale);
       this.q('[data-caption="weights"]').textContent = S.weights;
       this.q('[data-caption="contrib"]').textContent = S.contrib;
+      this.mapCanvas("weights", n.weights, wScale);
+      this.mapCanvas("contrib", n.contrib, cScale);
     } else {
       const l = n.layer - 1;
-      this.mapCells("weights", n.weights, wScale, l);
-      this.mapCells("contrib", n.contrib, cScale, l);
       this.q('[data-caption="weights"]').textContent = fill(S.weights_hidden, {l});
       this.q('[data-caption="contrib"]').textContent = S.contrib_hidden;
+      this.mapCells("weights", n.weights, wScale, l);
+      this.mapCells("contrib", n.contrib, cScale, l);
     }
     this.q('[data-scale="weights"]').textContent = `(${fill(S.scale_to, {v: fmt(wScale, wScale < 0.1 ? 3 : 2)})})`;
     this.q('[data-scale="contrib"]').textContent = `(${fill(S.scale_to, {v: fmt(cScale, cScale < 0.1 ? 3 : 2)})})`;
@@ -86,7 +87,7 @@ export const Painters = (Base) => class extends Base {
       c.setAttribute("role", "img");
       body.append(c);
     }
-    c.setAttribute("aria-label", this.q(`[data-caption="${name}"]`).textContent || name);
+    c.setAttribute("aria-label", this.q(`[data-caption="${name}"]`).textContent);
     paintImage(c, values, {style: "diverging", scale});
   }
 

@@ -272,3 +272,13 @@ def test_sweep_shows_the_published_series_and_labels_sit_by_their_own_points(bro
             assert len(got["blog"]) == 5 and any("22.80%" in b for b in got["blog"]) and any("93.43%" in b for b in got["blog"])
         finally:
             context.close()
+
+
+def test_inspector_maps_are_named_in_the_pages_language(lab_page):
+    page = lab_page
+    open_lab(page, url=page.url_of.replace("/en/", "/zh/"))
+    names = page.evaluate(f"""() => [...document.querySelectorAll('{DEEP_LAB} canvas.draw-map-canvas')]
+                                   .map((c) => c.getAttribute('aria-label'))""")
+    captions = page.evaluate(f"""() => ['weights', 'contrib'].map((k) =>
+        document.querySelector('{DEEP_LAB} [data-caption="' + k + '"]').textContent)""")
+    assert names == captions and all(n and not n.isascii() for n in names), (names, captions)
