@@ -322,8 +322,12 @@ def test_pages_and_runtime(built):
     assert f"reads {100 * acc:.1f}% of the {N_TEST} test" in en
     assert 'data-model="tiny-h8"' in en and 'data-model="tiny-softmax"' in en
     if HAS_RUNTIME:
-        assert (out / "runtime" / "nnviz.zip").is_file()
-        assert (out / "runtime" / "pyodide" / "pyodide.asm.wasm").is_file()
+        files = json.loads((out / "runtime" / "manifest.json").read_text())["files"]
+        for plain in ("nnviz.zip", "pyodide/pyodide.asm.wasm"):
+            assert (out / "runtime" / files[plain]).is_file(), plain
+        assert (out / "sw.js").is_file()
+        html = out / "en" / "tiny.html"
+        assert (out / "en" / "tiny.html.gz").is_file() or html.stat().st_size < 1024
 
 
 def test_missing_cifar_is_one_clear_notice(built):

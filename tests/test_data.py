@@ -1,5 +1,5 @@
 """Tests for nnviz.data on tiny files that the tests write in the exact official formats
-(IDX gz, Nielsen's Python 2 pickle inside a wheel, CIFAR-10's tar.gz of Python 2 pickles).
+(IDX gz, Nielsen's Python 2 pickle inside a wheel; CIFAR-10 is in tests/test_cifar.py).
 No test touches the network: NNVIZ_OFFLINE=1, and urlopen / subprocess are booby-trapped."""
 import gzip
 import hashlib
@@ -7,7 +7,6 @@ import io
 import os
 import pickle
 import struct
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -16,36 +15,12 @@ import pytest
 
 from nnviz import data
 
+from cifar_fixture import py2_dumps  # tests/ is on sys.path (rootdir conftest-less layout)
+
 REAL_CACHE = data.cache_dir()  # taken before the fixture below redirects it
 
 
 # ---------------------------------------------------------------- writers for official formats
-
-class _Py2Pickler(pickle._Pickler):
-    """Writes what Python 2's cPickle wrote: str and bytes are both 8-bit strings
-    (SHORT_BINSTRING / BINSTRING), which is how the real MNIST and CIFAR pickles look."""
-
-    dispatch = dict(pickle._Pickler.dispatch)
-
-    def _save_str8(self, obj):
-        raw = obj.encode("latin1") if isinstance(obj, str) else obj
-        n = len(raw)
-        if n < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([n]) + raw)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", n) + raw)
-        self.memoize(obj)
-
-    dispatch[bytes] = _save_str8
-    dispatch[str] = _save_str8
-
-
-def py2_dumps(obj) -> bytes:
-    """Protocol-2 pickle as Python 2 + old numpy wrote it (numpy.core, 8-bit strings)."""
-    f = io.BytesIO()
-    _Py2Pickler(f, protocol=2).dump(obj)
-    return f.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
-
 
 def write_idx(path: Path, a: np.ndarray) -> Path:
     """IDX file (gz if the name ends in .gz): magic 0x000008<ndim>, big-endian dims, bytes."""
@@ -85,40 +60,6 @@ def write_fake_wheel(path: Path, arrays) -> Path:
     return path
 
 
-def tiny_cifar(rows=4, seed=1):
-    """Batches for a tiny archive: 5 train + 1 test, `rows` images each, as the official
-    (N, 3072) rows (R plane, G plane, B plane) and the matching HWC images."""
-    rng = np.random.default_rng(seed)
-    hwc = rng.integers(0, 256, (6 * rows, 32, 32, 3), dtype=np.uint8)
-    flat = hwc.transpose(0, 3, 1, 2).reshape(6 * rows, 3072)  # HWC -> CHW -> rows
-    labels = [int(v) for v in rng.integers(0, 10, 6 * rows)]
-    return hwc, flat, labels
-
-
-def write_cifar_archive(path: Path, rows=4) -> tuple[Path, np.ndarray, list[int]]:
-    """cifar-10-python.tar.gz in the official layout; returns (path, hwc images, labels)."""
-    hwc, flat, labels = tiny_cifar(rows)
-    names = [m.rsplit("/", 1)[1] for m in data.CIFAR_MEMBERS]
-    with tarfile.open(path, "w:gz") as tar:
-        def add(name, payload):
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-        for i, name in enumerate(names):
-            s = slice(i * rows, (i + 1) * rows)
-            label = "testing batch 1 of 1" if name == "test_batch" else f"training batch {i + 1} of 5"
-            add(name, py2_dumps({"batch_label": label, "labels": labels[s], "data": flat[s],
-                                 "filenames": [f"img_{j}.png" for j in range(rows)]}))
-        add("batches.meta", py2_dumps({"num_cases_per_batch": rows, "num_vis": 3072,
-                                       "label_names": list(data.CLASSES["cifar10"])}))
-        add("readme.html", b"<html></html>")
-    return path, hwc, labels
-
-
-def md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
 # ---------------------------------------------------------------- fixtures
 
 @pytest.fixture(autouse=True)
@@ -130,7 +71,7 @@ def isolated(tmp_path, monkeypatch):
 
     def forbidden(*a, **k):
         raise AssertionError(f"test tried to reach outside: {a!r}")
-    monkeypatch.setattr(data.urllib.request, "urlopen", forbidden)
+    monkeypatch.setattr(data.download.urllib.request, "urlopen", forbidden)
     monkeypatch.setattr(data, "_run", forbidden)
 
 
@@ -306,73 +247,6 @@ def test_unpickler_reads_numpy_arrays_both_spellings():
     a = np.arange(6, dtype=np.float32).reshape(2, 3)
     for payload in (py2_dumps(a), pickle.dumps(a, protocol=4)):
         assert np.array_equal(data.safe_unpickle(io.BytesIO(payload), "x"), a)
-
-
-# ---------------------------------------------------------------- CIFAR-10
-
-def test_cifar_archive_official_layout(tmp_path):
-    path, hwc, labels = write_cifar_archive(tmp_path / data.CIFAR_ARCHIVE, rows=4)
-    (x_tr, y_tr, x_te, y_te), names = data.read_cifar_archive(path, expected_md5=md5(path))
-    assert x_tr.shape == (20, 32, 32, 3) and x_te.shape == (4, 32, 32, 3)
-    assert np.array_equal(x_tr, hwc[:20]) and np.array_equal(x_te, hwc[20:])
-    assert y_tr.tolist() == labels[:20] and y_te.tolist() == labels[20:]
-    assert names == data.CLASSES["cifar10"]
-
-
-def test_cifar_channel_order_is_rgb_hwc(tmp_path):
-    """A row's first 1024 bytes are red: pixel (r, c) red = row[32 r + c]."""
-    path, hwc, _ = write_cifar_archive(tmp_path / data.CIFAR_ARCHIVE, rows=2)
-    (x_tr, *_), _ = data.read_cifar_archive(path, expected_md5=None)
-    _, flat, _ = tiny_cifar(rows=2)
-    assert x_tr[0, 1, 2, 0] == flat[0, 32 + 2]
-    assert x_tr[0, 1, 2, 1] == flat[0, 1024 + 32 + 2]
-    assert x_tr[0, 1, 2, 2] == flat[0, 2048 + 32 + 2]
-
-
-def test_load_cifar_through_load(tmp_path, monkeypatch, quiet):
-    path, hwc, _ = write_cifar_archive(tmp_path / data.CIFAR_ARCHIVE, rows=3)
-    monkeypatch.setattr(data, "CIFAR_MD5", md5(path))
-    ds = data.load("cifar10", data_dir=tmp_path, progress=quiet[0])
-    assert ds.x_train.shape == (15, 32, 32, 3) and ds.classes[0] == "airplane"
-    path.unlink()  # second load comes from the cache, checked against its stored digest
-    assert data.load("cifar10", data_dir=tmp_path, progress=quiet[0]).digest == ds.digest
-
-
-def test_cifar_wrong_md5(tmp_path):
-    path, _, _ = write_cifar_archive(tmp_path / data.CIFAR_ARCHIVE)
-    with pytest.raises(data.DataError, match=rf"{data.CIFAR_ARCHIVE}: wrong md5: expected "
-                                             rf"{data.CIFAR_MD5}, actual {md5(path)}"):
-        data.read_cifar_archive(path)
-
-
-def test_cifar_missing_member(tmp_path):
-    path = tmp_path / data.CIFAR_ARCHIVE
-    with tarfile.open(path, "w:gz") as tar:
-        info = tarfile.TarInfo("cifar-10-batches-py/batches.meta")
-        tar.addfile(info, io.BytesIO(b""))
-    with pytest.raises(data.DataError, match="missing archive member.*data_batch_1"):
-        data.read_cifar_archive(path, expected_md5=None)
-
-
-def test_missing_cifar_is_unavailable_with_reason(tmp_path):
-    with pytest.raises(data.DataUnavailable) as e:
-        data.load("cifar10", data_dir=tmp_path, progress=lambda s: None)
-    msg = str(e.value)
-    assert msg.startswith("CIFAR-10 skipped: official archive cifar-10-python.tar.gz not found")
-    assert str(tmp_path) in msg and "NNVIZ_OFFLINE" in msg
-    assert not data.available("cifar10", data_dir=tmp_path)
-
-
-def test_cifar_download_failure_is_unavailable(tmp_path, monkeypatch):
-    monkeypatch.delenv("NNVIZ_OFFLINE")
-
-    def unreachable(url, timeout):
-        assert timeout <= 5
-        raise OSError("Name or service not known")
-    monkeypatch.setattr(data.urllib.request, "urlopen", unreachable)
-    with pytest.raises(data.DataUnavailable, match="not downloadable here.*Name or service"):
-        data.load("cifar10", data_dir=tmp_path, progress=lambda s: None)
-    assert [p.name for p in tmp_path.iterdir()] == []  # no partial download left behind
 
 
 # ---------------------------------------------------------------- cache

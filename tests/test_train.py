@@ -168,3 +168,87 @@ def test_cold_training_of_a_real_model_is_byte_identical(tmp_path, real_dataset)
     assert a and any(name.endswith(".npz") for name in a), f"no cache entry written: {sorted(a)}"
     assert sorted(a) == sorted(b)
     assert [name for name in a if a[name] != b[name]] == []
+
+
+# ---------------------------------------------------------------- stepping, imports, progress
+
+def test_train_py_imports_only_numpy_stdlib_and_forward():
+    """train.py ships to the browser (the training lab runs it in Pyodide)."""
+    import ast
+    import sys
+    from pathlib import Path
+    names = set()
+    for node in ast.walk(ast.parse(Path(tr.__file__).read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:    # relative: only the forward pass, which ships beside it
+                assert node.module is None and [a.name for a in node.names] == ["forward"], ast.dump(node)
+            else:
+                names.add(node.module.split(".")[0])
+    assert names - (set(sys.stdlib_module_names) | {"numpy"}) == set()
+
+
+@pytest.mark.parametrize("chunks", [[1], [3, 1, 7], [1000]])
+def test_stepping_in_any_chunks_gives_train_bit_for_bit(chunks):
+    """The lab steps a Trainer a few batches at a time; train() runs whole epochs. Same weights."""
+    ds, spec = Toy(), toy_spec(epochs=3, curves=False, lr_decay=0.9)
+    model, _ = tr.train(spec, ds)
+    run = tr.Trainer(spec.as_dict(), tr.flatten(ds.x_train), ds.y_train)
+    i, ends = 0, 0
+    while run.epoch < spec.epochs:
+        ends += run.step(chunks[i % len(chunks)])
+        i += 1
+    assert ends == 3 and run.steps == 3 * 10        # 500 images / batch 50
+    for a, b in zip(model.weights + model.biases, run.weights + run.biases):
+        assert np.array_equal(a, b)
+
+
+def test_step_stops_at_the_epoch_end_and_keeps_its_losses():
+    ds, spec = Toy(), toy_spec(lr_decay=0.5)
+    run = tr.Trainer(spec.as_dict(), tr.flatten(ds.x_train), ds.y_train)
+    assert run.step(7) is False and run.epoch == 0 and len(run.epoch_loss) == 7
+    assert run.step(100) is True and run.epoch == 1 and run.steps == 10 and len(run.epoch_loss) == 10
+    assert run.opt.lr == spec.lr * spec.lr_decay
+
+
+def test_float64_run_keeps_float64():
+    ds, spec = Toy(), toy_spec()
+    run = tr.Trainer(spec.as_dict(), tr.flatten(ds.x_train), ds.y_train, dtype=np.float64)
+    run.step(2)
+    assert {a.dtype for a in run.weights + run.biases + [run.mean, run.std, run.a0]} == {np.dtype(np.float64)}
+
+
+def test_progress_callback_sees_every_epoch():
+    seen = []
+    tr.train(toy_spec(epochs=4), Toy(), progress=lambda e, n, loss: seen.append((e, n, loss)))
+    assert [(e, n) for e, n, _ in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert seen[-1][2] is not None and seen[-1][2] < 2.5
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def test_epoch_bar_plain_lines_off_a_terminal_and_tqdm_on_one():
+    from nnviz.progress import epoch_bar
+    plain = _Stream(tty=False)
+    bar = epoch_bar("toy", 10, plain)
+    for e in range(1, 11):
+        bar(e, 10, 0.5)
+    assert plain.text.splitlines() == [f"  toy epoch {e}/10  loss 0.500" for e in (1, 5, 10)]
+    term = _Stream(tty=True)
+    bar = epoch_bar("toy", 3, term)
+    for e in (1, 2, 3):
+        bar(e, 3, 0.25)
+    assert "\r" in term.text and "3/3" in term.text and "loss=0.250" in term.text

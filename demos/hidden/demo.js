@@ -18,7 +18,7 @@ function setup(fig) {
   const readout = fig.querySelector(".nv-hidden-readout");
   const bar = (h, c) => bars[c * H + h];
   const weight = (h, c) => Number(bar(h, c).dataset.w);
-  const unitName = (h) => `h${h + 1}`;
+  const unitName = (h) => filters[h].dataset.name || `h${h + 1}`;   // units=N keeps the neurons' own numbers
   let pinned = null;
 
   function describe(h, c) {

@@ -6,12 +6,19 @@
  * sums z of the model's own forward pass; this file only draws them.
  * Choosing a new test image selects its winning class; any class can then be chosen by its row.
  */
-import {loadSamples} from "../../js/samples.js";
-import {fixed, pct} from "../../js/format.js";
-import {paintImage} from "../../js/paint.js";
+import {loadSamples, loadJSON} from "../../js/samples.js";
+import {pct as percent} from "../../js/format.js";
+
+const DIV_POS = [202, 0, 32];    // the same diverging colours as export.diverging
+const DIV_NEG = [5, 113, 176];
 
 function strings(el) {
   try { return JSON.parse(el.dataset.strings || "{}"); } catch (e) { return {}; }
+}
+
+function fmt(v, digits = 2) {
+  const s = Math.abs(v).toFixed(digits);
+  return (v < 0 && Number(s) !== 0 ? "−" : "") + s;
 }
 
 function signed(v, digits = 2) {
@@ -20,23 +27,68 @@ function signed(v, digits = 2) {
 
 /* ------------------------------------------------------------ test images from the sample sprite */
 
-/** The dataset's sample sprite by slot: {count, index(slot), label(slot), canvas(slot), pixels(slot)}. */
+/** The dataset's sample sprite: {count, index(slot), label(slot), canvas(slot), pixels(slot)}. */
 async function loadSprite(dataset) {
-  const samples = await loadSamples(dataset);
-  const at = (slot) => samples.index[slot];
+  const [samples, meta] = await Promise.all([loadSamples(dataset), loadJSON(`${dataset}/samples.json`)]);
   return {
-    count: samples.index.length,
-    slotOf: (testIndex) => samples.index.indexOf(testIndex),
-    index: at,
-    label: (slot) => samples.label(at(slot)),
-    canvas: (slot, alt) => samples.canvas(at(slot), alt),
-    pixels: (slot) => samples.pixels(at(slot)),
+    count: meta.index.length,
+    slotOf: (testIndex) => meta.index.indexOf(testIndex),
+    index: (slot) => meta.index[slot],
+    label: (slot) => meta.labels[slot],
+    canvas: (slot, alt) => samples.canvas(meta.index[slot], alt),
+    /** Raw pixels in [0, 1], row-major (the sprite's PNG holds the dataset's exact bytes);
+     *  for RGB data (channels 3) r, g, b of each pixel in turn, the order the models read. */
+    pixels(canvas) {
+      const rgba = canvas.getContext("2d", {willReadFrequently: true}).getImageData(0, 0, canvas.width, canvas.height).data;
+      const ch = meta.channels || 1;
+      const out = new Float64Array((rgba.length / 4) * ch);
+      for (let i = 0; i < out.length; i++) out[i] = rgba[4 * Math.floor(i / ch) + (i % ch)] / 255;
+      return out;
+    },
   };
 }
 
 /** Paint values (row-major size x size) with the diverging palette, scaled by `scale`. */
 function paintDiverging(canvas, values, scale) {
-  paintImage(canvas, values, {style: "diverging", scale});
+  const n = Math.round(Math.sqrt(values.length));
+  canvas.width = canvas.height = n;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(n, n);
+  const s = scale || Math.max(...values.map(Math.abs)) || 1;
+  for (let i = 0; i < values.length; i++) {
+    const t = Math.max(-1, Math.min(1, values[i] / s));
+    const c = t > 0 ? DIV_POS : DIV_NEG;
+    const a = Math.abs(t);
+    img.data[4 * i] = Math.round(255 + a * (c[0] - 255));
+    img.data[4 * i + 1] = Math.round(255 + a * (c[1] - 255));
+    img.data[4 * i + 2] = Math.round(255 + a * (c[2] - 255));
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/* RGB models (CIFAR): 3 values per pixel. A picture of the input or of a weight vector is shown
+ * as colours (all values scaled together, lowest black, highest full brightness, as in
+ * export.rgb_template); the products w*x are added per pixel and drawn with the diverging scale. */
+function paintRGB(canvas, values) {
+  const n = Math.round(Math.sqrt(values.length / 3));
+  canvas.width = canvas.height = n;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(n, n);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  for (let i = 0; i < n * n; i++) {
+    for (let c = 0; c < 3; c++) img.data[4 * i + c] = Math.round((255 * (values[3 * i + c] - lo)) / (hi - lo || 1));
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function perPixel(values, channels) {
+  if (channels === 1) return values;
+  const out = new Float64Array(values.length / channels);
+  for (let i = 0; i < values.length; i++) out[Math.floor(i / channels)] += values[i];
+  return Array.from(out);
 }
 
 function maxAbs(rows) {
@@ -99,6 +151,8 @@ function setup(fig) {
   const cw = fig.querySelector(".nv-pic-w"), cwx = fig.querySelector(".nv-pic-wx");
 
   const state = {k: 0, slot: 0, result: null, weights: null, sprite: null, busy: 0};
+  const channels = Number(fig.dataset.channels || 1);
+  const paintInput = (canvas, values) => (channels === 3 ? paintRGB(canvas, values) : paintDiverging(canvas, values));
 
   function select(k) {
     state.k = k;
@@ -117,12 +171,15 @@ function setup(fig) {
   function drawClass() {
     const r = state.result, k = state.k;
     if (!r) return;
-    if (state.weights) paintDiverging(cw, state.weights.w[k], maxAbs([state.weights.w[k]]));
-    paintDiverging(cwx, r.products[k], r.scale);
+    if (state.weights) {
+      if (channels === 3) paintRGB(cw, state.weights.w[k]);
+      else paintDiverging(cw, state.weights.w[k], maxAbs([state.weights.w[k]]));
+    }
+    paintDiverging(cwx, r.pixelProducts[k], r.scale);
     cw.setAttribute("aria-label", `${S.w} ${classes[k]}`);
     cwx.setAttribute("aria-label", `${S.wx} ${classes[k]}`);
-    formula.textContent = `z(${classes[k]}) = b + Σ w·x = ${fixed(r.b[k])} (${S.bias}) ${signed(r.pos[k])} (${S.pos}) `
-      + `${signed(r.neg[k])} (${S.neg}) = ${fixed(r.z[k])}`;
+    formula.textContent = `z(${classes[k]}) = b + Σ w·x = ${fmt(r.b[k])} (${S.bias}) ${signed(r.pos[k])} (${S.pos}) `
+      + `${signed(r.neg[k])} (${S.neg}) = ${fmt(r.z[k])}`;
   }
 
   function drawSums() {
@@ -138,9 +195,9 @@ function setup(fig) {
       bar.classList.toggle("neg", z < 0);
       const win = k === r.pred;
       row.classList.toggle("winner", win);
-      row.querySelector(".nv-zrow-value").textContent = fixed(z);
-      row.querySelector(".nv-zrow-p").textContent = `p ${pct(r.probs[k])}`;
-      row.setAttribute("aria-label", `${classes[k]}: z = ${fixed(z)}${win ? ", " + S.winner : ""}`);
+      row.querySelector(".nv-zrow-value").textContent = fmt(z);
+      row.querySelector(".nv-zrow-p").textContent = `p ${percent(r.probs[k])}`;
+      row.setAttribute("aria-label", `${classes[k]}: z = ${fmt(z)}${win ? ", " + S.winner : ""}`);
     }
     fig.dataset.winner = String(r.pred);
   }
@@ -159,7 +216,6 @@ function setup(fig) {
   async function show(slot) {
     const sprite = state.sprite;
     state.slot = ((slot % sprite.count) + sprite.count) % sprite.count;
-    const here = state.slot;
     const label = drawX(state.slot);
     const index = sprite.index(state.slot);
     which.textContent = `${S.image} #${index} · ${S.label} ${label}`;
@@ -171,11 +227,12 @@ function setup(fig) {
       const nn = await runtime();
       if (!nn) return;
       if (!state.weights) state.weights = await nn.call("templates.weights", [nn.model(model)]);
-      const r = await nn.call("templates.dot", [nn.model(model), sprite.pixels(here)]);
+      const r = await nn.call("templates.dot", [nn.model(model), sprite.pixels(cx)]);
       if (mine !== state.busy) return;       // a newer image was chosen meanwhile
-      r.scale = maxAbs(r.products);
+      r.pixelProducts = r.products.map((row) => perPixel(row, channels));
+      r.scale = maxAbs(r.pixelProducts);
       state.result = r;
-      paintDiverging(ca0, r.a0);
+      paintInput(ca0, r.a0);
       drawSums();
       select(r.pred);
       fig.dataset.computed = String(index);

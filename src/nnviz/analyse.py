@@ -48,7 +48,20 @@ def analyse(model, ds, meta):
     if len(model.weights) == 2:       # one hidden layer: how each class weighs each hidden unit
         out["out_weights"] = np.round(model.weights[1], 5).tolist()
         out["lego"] = lego(model.weights[1])
+    if model.layers == [3072, 10]:    # RGB templates: is there sky around the airplanes and ships?
+        out["border_blue"] = [border_blue(model.weights[0][:, k]) for k in range(10)]
     return out, pred
+
+
+def border_blue(w, width=4):
+    """Blue share of the outer `width`-pixel ring of an RGB template as the reader sees it
+    (export.rgb_template of w (3072,)): mean over the ring of B / (R + G + B), 1/3 for grey."""
+    from .export import rgb_template    # the very picture on the page, not a re-derivation
+    img = rgb_template(w).astype(np.float64)
+    ring = np.ones(img.shape[:2], bool)
+    ring[width:-width, width:-width] = False
+    px = img[ring]
+    return round(float((px[:, 2] / np.maximum(px.sum(1), 1.0)).mean()), 4)
 
 
 def _safe_div(a, b):

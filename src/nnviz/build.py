@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import analyse as an
 from . import cache as ch
-from . import data, export
+from . import data, export, labdata
+from . import runtime as nnviz_runtime
 from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,12 +29,13 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     datasets, notices = load_datasets({s.dataset for s in specs}, load_data, progress)
     trained = train_all([s for s in specs if s.dataset in datasets], datasets, cache, progress)
     results = analyse_all(trained, datasets, cache, progress)
+    lab = lab_all(datasets, cache, progress)
     tmp = Path(out).parent / f".{Path(out).name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         unavailable = sorted(s.name for s in specs if s.dataset not in datasets)
-        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress)
+        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress, lab)
         swap(tmp, Path(out))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -63,6 +65,14 @@ def train_all(specs, datasets, cache, progress):
     return [ch.train_cached(s, datasets[s.dataset], cache, progress) for s in specs]
 
 
+def lab_all(datasets, cache, progress):
+    """The training lab's data and the chapter's lab runs: (blob, manifest, vars), or None without MNIST."""
+    if "mnist" not in datasets:
+        return None
+    blob, manifest = labdata.subset(datasets["mnist"])
+    return blob, manifest, labdata.chapter_vars(labdata.experiments(blob, manifest, cache, progress), manifest)
+
+
 def analyse_all(trained, datasets, cache, progress):
     """[(model, meta, analysis, pred)] for every trained model (cached like the models)."""
     progress("analysing")
@@ -70,7 +80,7 @@ def analyse_all(trained, datasets, cache, progress):
             for model, meta in trained]
 
 
-def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress):
+def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress, lab=None):
     """Export data, vendor the browser runtime and render the pages into `tmp`."""
     from .render import render_site
     entries, analyses, preds = {}, {}, {}
@@ -92,23 +102,19 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
     for name, ds in datasets.items():
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
+    if lab:
+        labdata.export(tmp, *lab[:2])
     if runtime:
-        load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
-    context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets), "notices": notices,
+        nnviz_runtime.vendor(tmp, root, progress=progress)
+    chapter_numbers = {**chapter_vars(entries, analyses, datasets), "lab": lab[2] if lab else {}}
+    context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "notices": notices,
+               "facts": facts(chapter_numbers),
                "data": {"analysis": analyses, "compare": compare,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}
     render_site(root, tmp, context, strict=strict, progress=progress)
+    nnviz_runtime.compress(tmp)
     return context
-
-
-def load_script(path):
-    """Import a set-up script from scripts/ (they are not part of the installed package)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def swap(tmp, out):
@@ -189,7 +195,30 @@ def chapter_vars(entries, analyses, datasets):
         if a["history"]["test_acc"]:
             v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}","train_acc": pct(a["history"]["train_acc"][-1]),
                                              "test_acc": pct(a["history"]["test_acc"][-1])}
+        if "border_blue" in a:
+            v.setdefault("blue", {})[k] = blue_border_vars(a["border_blue"], classes)
     for name, ds in datasets.items():
         v["n"][f"{name}_train"] = f"{len(ds.y_train):,}"
         v["n"][f"{name}_test"] = f"{len(ds.y_test):,}"
     return v
+
+
+def facts(v):
+    """What `::: if fact=NAME` passages test: claims the build checked against its own numbers.
+    Every fact is always defined (False when its data is missing), so a chapter never names an
+    unknown one just because a dataset was absent."""
+    return {"cifar-blue-border": v.get("blue", {}).get("cifar_softmax", {}).get("holds") == "yes"}
+
+
+SKY = ("airplane", "ship")   # the classes ml4a says have blue (sky, water) around them
+
+
+def blue_border_vars(shares, classes):
+    """{{ blue.<model>.airplane }} etc.: blue share of each template's border ring
+    (analyse.border_blue), the mean of the other classes, and `holds`: "yes" when airplane and
+    ship have the two bluest borders of all ten templates (the chapter's condition for saying so)."""
+    by = dict(zip(classes, shares))
+    others = [s for c, s in by.items() if c not in SKY]
+    holds = set(sorted(by, key=by.get)[-2:]) == set(SKY)
+    return {**{c: pct(s, 0) for c, s in by.items()}, "others": pct(sum(others) / len(others), 0),
+            "holds": "yes" if holds else "no"}

@@ -18,6 +18,7 @@ from . import forward as fw
 from . import train as tr
 from .common import NnvizError, atomic_write
 from .data import array_digest
+from .progress import epoch_bar
 from .specs import check_name
 
 HERE = Path(__file__).parent
@@ -153,7 +154,8 @@ def train_cached(spec, ds, cache_dir, progress=print, train=None):
             return load_model(path, spec)
         except Stale as e:
             progress(f"NOTICE: {path}: {e}; retraining {spec.name}")
-    model, meta = (train or tr.train)(spec, ds)
+    fit = train or (lambda s, d: tr.train(s, d, progress=epoch_bar(s.name, s.epochs)))
+    model, meta = fit(spec, ds)
     check_finite(model, f"training {spec.name}")
     try:
         check_meta(meta, f"training {spec.name}")

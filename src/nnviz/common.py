@@ -12,6 +12,10 @@ class NnvizError(Exception):
     `nnviz build` prints it as one line instead of a traceback."""
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def atomic_write(path, data):
     """Write `data` (bytes, or a callable taking a binary file object) to a temp file beside
     `path`, then rename it into place: readers never see half a file, a crash leaves none."""
@@ -19,6 +23,7 @@ def atomic_write(path, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)    # as open() would: mkstemp's 0600 hides site files from web servers
         with os.fdopen(fd, "wb") as f:
             data(f) if callable(data) else f.write(data)
         os.replace(tmp, path)

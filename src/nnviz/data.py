@@ -29,7 +29,6 @@ import sys
 import tarfile
 import tempfile
 import time
-import urllib.request
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import download
 from .common import NnvizError, atomic_write
 
 
@@ -454,24 +454,17 @@ def read_cifar_archive(path: Path, expected_md5: str | None = CIFAR_MD5
     return (x_train, y_train, *batches[5]), names
 
 
-def _download_cifar(dest: Path, progress, timeout: float = 5.0) -> str:
-    """One quick attempt at the official URL; returns why it failed ('' on success)."""
+def _download_cifar(dest: Path, progress, timeout: float = 10.0) -> str:
+    """Fetch the official archive into dest (progress bar, resume, md5, atomic rename; see
+    nnviz.download). Returns why it failed ('' on success): the build then skips CIFAR-10."""
     if _offline():
         return "NNVIZ_OFFLINE is set"
-    progress(f"cifar10: trying {CIFAR_URL} ({timeout:.0f} s timeout)...")
-    dest.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{CIFAR_ARCHIVE}-")
+    progress(f"cifar10: downloading {CIFAR_URL} ({timeout:.0f} s timeout)...")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(CIFAR_URL, timeout=timeout) as r:
-            shutil.copyfileobj(r, out, 1 << 20)
-        _check_hash(Path(tmp), "md5", CIFAR_MD5)
-        os.replace(tmp, dest / CIFAR_ARCHIVE)
+        download.download(CIFAR_URL, dest / CIFAR_ARCHIVE, CIFAR_MD5, timeout=timeout, progress=progress)
         return ""
-    except (OSError, DataError) as e:  # URLError, timeouts and DNS errors are OSErrors
-        return f"{CIFAR_URL}: {e}"
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    except (download.DownloadFailed, download.ChecksumMismatch) as e:
+        return str(e)
 
 
 def _derive_cifar10(data_dir: Path, progress) -> tuple[tuple[np.ndarray, ...], tuple[str, ...], Path]:

@@ -58,8 +58,10 @@ def diverging(w, scale=None):
 
 
 def rgb_template(w):
-    """CIFAR first-layer weights (3072,) in the dataset's CHW order -> (32, 32, 3), min-max scaled."""
-    return grayscale(w.reshape(3, 32, 32).transpose(1, 2, 0))
+    """CIFAR first-layer weights (3072,) -> (32, 32, 3), all three channels min-max scaled together.
+    The inputs are train.flatten of HWC images, so weight 3*(32*row + col) + channel belongs to
+    that pixel's red, green or blue value: a pixel looks blue where its blue weight is high."""
+    return grayscale(w.reshape(32, 32, 3))
 
 
 def unit_image(model, unit, style):

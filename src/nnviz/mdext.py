@@ -188,8 +188,11 @@ class Directives(BlockProcessor):
         self.parser.parseBlocks(aside, body)
 
     def condition(self, rest, where):
-        """C4: `::: if dataset=NAME` is true when NAME loaded at build time."""
+        """C4: `::: if dataset=NAME` is true when NAME loaded at build time; `::: if fact=NAME` when
+        the build measured that a sentence holds (context "facts", e.g. cifar-blue-border)."""
         args = parse_args(rest, where)
+        if set(args) == {"fact"}:
+            return self.ext.site.fact_holds(args["fact"], where)
         name = args.pop("dataset", None)
         if name is None or args:
             raise BuildError(f"{where}: expected '::: if dataset=NAME', got {('::: if ' + rest).strip()!r}")

@@ -216,6 +216,13 @@ class Site:
                              f"{', '.join(sorted(CLASSES))}" + (f" (did you mean '{hint[0]}'?)" if hint else ""))
         return name in self.context["data"].get("datasets", {})
 
+    def fact_holds(self, name, where):
+        facts = self.context.get("facts", {})
+        if name not in facts:
+            raise BuildError(f"{where}: unknown fact '{name}' in '::: if fact=NAME'; known facts: "
+                             f"{', '.join(sorted(facts)) or '(none)'}")
+        return bool(facts[name])
+
     def note_label(self, lang, kind):
         return self.i18n[lang][kind]
 
@@ -330,6 +337,9 @@ class Site:
         ctx["page"] = {"title": ch.title, "slug": ch.slug, "lang": ch.lang}
         ctx["demo"] = {"name": call.name, "args": call.args, "model": call.model, "id": call.id,
                        "lang": ch.lang, "line": call.line}
+        strings = self.root / "demos" / call.name / "strings.toml"   # C3, until nnviz.strings lands
+        if strings.is_file():
+            ctx["s"] = tomllib.loads(strings.read_text(encoding="utf-8"))[ch.lang]
         return ctx
 
     def render_demo(self, ch, call, root):

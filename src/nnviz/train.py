@@ -1,9 +1,11 @@
 """Training in numpy: softmax cross-entropy, backprop, SGD+momentum or Adam, L2, seeded.
 
+Imports numpy and the standard library only (tests/test_train.py enforces it): this file is
+zipped into the site too, and the training lab runs it in Pyodide (demos/train/adapter.py).
+
 Every forward computation goes through forward.layers_forward, so the gradients here are the
 gradients of exactly the function the site runs. Shapes follow cs231n: x: (N, D), W_l: (n_{l-1}, n_l).
 """
-import sys
 import time
 
 import numpy as np
@@ -88,8 +90,8 @@ def standardisation(x):
     """Per-pixel mean but one global std: pixels that are always 0 in training (MNIST's border)
     would otherwise be divided by ~0 and blow up on a drawn stroke or noise there."""
     mean = x.mean(axis=0)
-    std = np.full(x.shape[1], x.std(), dtype=np.float32)
-    return mean.astype(np.float32), std
+    std = np.full(x.shape[1], x.std(), dtype=x.dtype)
+    return mean.astype(x.dtype), std
 
 
 def evaluate(model, x, y, batch=5000):
@@ -103,30 +105,77 @@ def evaluate(model, x, y, batch=5000):
     return float(losses / len(x)), correct / len(x)
 
 
+class Trainer:
+    """One training run that advances a mini-batch at a time, so a caller (the build, or the
+    browser lab's worker) can report, pause, resume or drop it between steps.
+
+    config: a dict with the Spec fields layers, activation, init, l2, optimizer, lr, lr_decay,
+    momentum, batch, seed (spec.as_dict() has them); x: (N, D) raw pixels in [0, 1]; y: (N,) ints.
+    dtype: float32 for the site's models, float64 where runtimes must agree to 1e-9 (the lab).
+    The random stream is used in train()'s order: init, then one permutation per epoch."""
+
+    def __init__(self, config, x, y, dtype=np.float32):
+        self.config = dict(config)
+        self.rng = np.random.default_rng(config["seed"])
+        x = np.asarray(x, dtype=dtype)
+        self.y = np.asarray(y, dtype=np.int64)
+        self.mean, self.std = standardisation(x)
+        self.a0 = (x - self.mean) / self.std
+        self.weights, self.biases = init_params(config["layers"], config["init"], self.rng, dtype)
+        self.opt = Optimizer(self.weights + self.biases, config["optimizer"], config["lr"], config["momentum"])
+        self.epoch = 0           # completed epochs
+        self.steps = 0           # mini-batches run so far
+        self.seen = 0            # training images run so far (an epoch's last batch may be short)
+        self.epoch_loss = []     # mini-batch losses of the epoch under way
+        self._order, self._pos = None, 0
+
+    def step(self, n=1):
+        """Run up to n mini-batches, stopping early at the end of an epoch.
+        Returns True when the last batch run completed an epoch (then epoch_loss holds its losses)."""
+        c = self.config
+        for _ in range(n):
+            if self._order is None:
+                self._order, self._pos, self.epoch_loss = self.rng.permutation(len(self.a0)), 0, []
+            idx = self._order[self._pos:self._pos + c["batch"]]
+            loss, dws, dbs = loss_and_grads(self.weights, self.biases, c["activation"], self.a0[idx],
+                                            self.y[idx], c["l2"])
+            self.opt.step(dws + dbs)
+            self.epoch_loss.append(loss)
+            self._pos += c["batch"]
+            self.steps += 1
+            self.seen += len(idx)
+            if self._pos >= len(self._order):
+                self.epoch += 1
+                self.opt.lr *= c["lr_decay"]
+                self._order = None
+                return True
+        return False
+
+    def run_epoch(self):
+        """Finish the epoch under way (or run a whole one)."""
+        while not self.step(1 << 30):
+            pass
+
+    def model(self):
+        """The network as it stands now (arrays shared, not copied: copy before training on)."""
+        return fw.Model(self.config, self.weights, self.biases, self.mean, self.std)
+
+
 def train(spec, ds, progress=None):
     """Train `spec` (specs.Spec) on dataset `ds` (data.Dataset). Returns (Model, meta) where meta has
-    train_seconds and per-epoch history (train loss; test loss/acc too when spec.curves)."""
-    rng = np.random.default_rng(spec.seed)
+    train_seconds and per-epoch history (train loss; test loss/acc too when spec.curves).
+    progress(epoch, epochs, train_loss or None) is called after every epoch, if given (the caller
+    picks the display: nnviz.progress.epoch_bar; this module stays numpy + standard library)."""
     x, y = flatten(ds.x_train), ds.y_train.astype(np.int64)
     if spec.train_subset:
         x, y = x[:spec.train_subset], y[:spec.train_subset]
     xt, yt = flatten(ds.x_test), ds.y_test.astype(np.int64)
-    mean, std = standardisation(x)
-    a0 = (x - mean) / std
-    weights, biases = init_params(spec.layers, spec.init, rng)
-    opt = Optimizer(weights + biases, spec.optimizer, spec.lr, spec.momentum)
-    nw = len(weights)
+    run = Trainer(spec.as_dict(), x, y)
     history = {"epoch": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
-    bar = progress or ProgressBar(spec.name, spec.epochs)
     t0 = time.perf_counter()
     for epoch in range(1, spec.epochs + 1):
-        order = rng.permutation(len(a0))
-        for i in range(0, len(order), spec.batch):
-            idx = order[i:i + spec.batch]
-            _, dws, dbs = loss_and_grads(weights, biases, spec.activation, a0[idx], y[idx], spec.l2)
-            opt.step(dws + dbs)
-        opt.lr *= spec.lr_decay
-        model = fw.Model(spec.as_dict(), weights, biases, mean, std)
+        run.run_epoch()
+        model = run.model()
         if spec.curves or epoch == spec.epochs:
             tl, ta = evaluate(model, x, y)
             history["epoch"].append(epoch)
@@ -136,31 +185,11 @@ def train(spec, ds, progress=None):
                 vl, va = evaluate(model, xt, yt)
                 history["test_loss"].append(vl)
                 history["test_acc"].append(va)
-        bar.update(epoch, history["train_loss"][-1] if history["train_loss"] else None)
+        if progress:
+            progress(epoch, spec.epochs, history["train_loss"][-1] if history["train_loss"] else None)
     seconds = time.perf_counter() - t0
-    bar.done(seconds)
-    model = fw.Model(spec.as_dict(), [w.copy() for w in weights], [b.copy() for b in biases], mean, std)
-    assert nw == len(model.weights)
+    model = fw.Model(spec.as_dict(), [w.copy() for w in run.weights], [b.copy() for b in run.biases],
+                     run.mean, run.std)
     return model, {"train_seconds": round(seconds, 2), "history": history}
 
 
-class ProgressBar:
-    """One line per model: a bar on a terminal, a plain line per epoch elsewhere (CI logs)."""
-
-    def __init__(self, name, total, stream=sys.stderr):
-        self.name, self.total, self.stream = name, total, stream
-        self.tty = stream.isatty()
-
-    def update(self, i, loss=None):
-        if not self.tty and i not in (1, self.total) and i % 5:
-            return
-        filled = int(24 * i / self.total)
-        msg = f"  {self.name:<22} [{'#' * filled}{'.' * (24 - filled)}] epoch {i}/{self.total}"
-        if loss is not None:
-            msg += f"  loss {loss:.3f}"
-        self.stream.write(("\r" + msg) if self.tty else msg + "\n")
-        self.stream.flush()
-
-    def done(self, seconds):
-        self.stream.write(f"{'  ' if self.tty else '  ' + self.name + ' '}done in {seconds:.1f} s\n")
-        self.stream.flush()

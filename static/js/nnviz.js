@@ -6,7 +6,7 @@
  *   <script type="module" src="../static/js/nnviz.js"></script>
  *
  *   nnviz.ready                    Promise: resolves with {pyodide, python, numpy} versions once the
- *                                  runtime is loaded; rejects if it fails. Loading starts lazily.
+ *                                  runtime is loaded; rejects if it fails.
  *   nnviz.predict(model, pixels)   Promise of {probs, activations}; pixels = 784 floats in [0, 1]
  *                                  (row-major 28x28), or a list of images for a batch.
  *   nnviz.call(fn, args)           any worker function (see worker.js), e.g. a demo adapter:
@@ -16,8 +16,12 @@
  *   nnviz.model(name)              argument marker: the worker loads data/models/<name>.npz once
  *                                  and passes the forward.Model in its place.
  *   nnviz.onProgress(cb)           cb({stage, fraction}) while loading; returns an unsubscribe function.
- *   nnviz.start()                  start loading now (otherwise: when a [data-live-demo] comes within
- *                                  ~600px of the viewport, or on the first predict/call).
+ *   nnviz.start()                  start loading now. Otherwise a page with a [data-live-demo] starts
+ *                                  once parsed and idle, at once when the URL's #hash names a demo's
+ *                                  id (shared demo state), and under navigator.connection.saveData
+ *                                  only when a demo comes within ~600px of the viewport; any page
+ *                                  starts on its first predict/call.
+ *   Over file:// nothing starts: the demos show their static pictures and one note says why.
  *
  * Page hooks (for templates and CSS):
  *   <html data-runtime="idle|loading|ready|failed">
@@ -25,10 +29,15 @@
  *                               on failure CSS shows the static fallback <img> it contains.
  *   [data-runtime-progress]     <progress> gets value (fraction x max); other elements get
  *                               aria-valuenow (0-100) and the CSS variable --runtime-progress (0-1).
- *   [data-runtime-status]       gets a short status text; override the wording per page with
- *                               data-text-loading / data-text-ready / data-text-failed
- *                               ("{percent}" is replaced); built-in wording for en and zh.
- *   document events             nnviz:progress, nnviz:ready, nnviz:failed (detail = the message).
+ *   [data-runtime-status]       gets a short status text: its own data-text-loading / -ready /
+ *                               -failed, else <body>'s (templates/base.html fills those from the
+ *                               site-wide strings t.runtime_*); "{percent}" is replaced.
+ *   <body data-text-file>       over file://, the one note nnviz.js puts at the top of <main>.
+ *   [data-live-demo][data-model=name]  when that model cannot be loaded (a damaged .npz), the demo
+ *                               gets runtime-failed (its static picture shows) and a
+ *                               <p class="runtime-error" role="alert"> with the worker's message.
+ *   document events             nnviz:progress, nnviz:ready, nnviz:failed (detail = the message),
+ *                               nnviz:model-failed (detail = {model, error}).
  *   <meta name="nnviz-runtime-timeout" content="90000">  ms without progress before giving up.
  */
 (function () {
@@ -42,14 +51,10 @@
   };
   const ROOT = new URL(metaContent("nnviz-root") || "./", document.baseURI).href;
   const STALL_MS = Number(metaContent("nnviz-runtime-timeout")) || 90000;
+  const FILE = location.protocol === "file:";   // modules and workers are blocked there
 
-  const TEXT = {
-    en: {loading: "Loading the live demos… {percent}", ready: "Live demos ready.",
-         failed: "The live demos could not load; the pictures show their static versions."},
-    zh: {loading: "正在加载交互演示… {percent}", ready: "交互演示已就绪。",
-         failed: "交互演示无法加载，图片为其静态版本。"},
-  };
-  const lang = (html.lang || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+  const text = (el, key) => el.getAttribute("data-text-" + key) ??
+    (document.body && document.body.getAttribute("data-text-" + key)) ?? "";
 
   let worker = null;
   let state = "idle";
@@ -86,8 +91,7 @@
     }
     if (state === "idle") return;
     for (const el of document.querySelectorAll("[data-runtime-status]")) {
-      const template = el.getAttribute("data-text-" + state) || TEXT[lang][state];
-      el.textContent = template.replace("{percent}", Math.round(fraction * 100) + "%");
+      el.textContent = text(el, state).replace("{percent}", Math.round(fraction * 100) + "%");
     }
   }
 
@@ -127,6 +131,7 @@
       clearTimeout(stallTimer);
       setState("ready");
       resolveReady(msg.versions);
+      keepForNextVisit();
       document.dispatchEvent(new CustomEvent("nnviz:ready", {detail: msg.versions}));
     } else if (msg.type === "failed") {
       fail(new Error(msg.error));
@@ -134,7 +139,7 @@
   }
 
   function start() {
-    if (worker || state !== "idle") return ready;
+    if (worker || state !== "idle" || FILE) return ready;
     setState("loading");
     armStallTimer();
     try {
@@ -147,7 +152,12 @@
     worker.onerror = (event) => {
       if (state === "loading") fail(new Error(event.message || "worker script could not run"));
     };
+    worker.postMessage({type: "preload", models: pageModels()});
     return ready;
+  }
+
+  function pageModels() {
+    return [...new Set([...demos()].map((el) => el.dataset.model).filter(Boolean))];
   }
 
   /** One image -> Float64Array; a batch (array of images) -> array of Float64Array. Typed arrays
@@ -162,21 +172,85 @@
   function call(fn, args) {
     start();
     if (failure) return Promise.reject(failure);
-    return ready.then(() => new Promise((resolve, reject) => {
+    const answer = ready.then(() => new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, {resolve, reject});
       worker.postMessage({id, fn, args: args || []});
     }));
+    answer.catch(modelFailed);
+    return answer;
   }
 
-  function observeDemos() {
+  /** A model that cannot be loaded: every demo that uses it shows the message and its picture. */
+  function modelFailed(error) {
+    const match = /^model ([a-z0-9][a-z0-9-]*): /.exec(error && error.message || "");
+    if (!match) return;
+    for (const el of demos()) {
+      if (el.dataset.model !== match[1]) continue;
+      el.classList.remove("runtime-ready");
+      el.classList.add("runtime-failed");
+      el.dataset.error = error.message;
+      let note = el.querySelector(":scope > .runtime-error");
+      if (!note) {
+        note = Object.assign(document.createElement("p"), {className: "runtime-error"});
+        note.setAttribute("role", "alert");
+        el.append(note);
+      }
+      note.textContent = error.message;
+    }
+    document.dispatchEvent(new CustomEvent("nnviz:model-failed",
+      {detail: {model: match[1], error: error.message}}));
+  }
+
+  /** When to start: see the header. */
+  function schedule() {
     const found = demos();
     if (!found.length) return;
+    if (FILE) { fileMode(); return; }
+    const id = decodeURIComponentSafe(location.hash.slice(1).split("=")[0]);
+    if (id && [...found].some((el) => el.id === id)) { start(); return; }
+    const saveData = navigator.connection && navigator.connection.saveData;
+    if (!saveData) {
+      const idle = window.requestIdleCallback || ((cb) => setTimeout(cb, 1));
+      idle(() => start(), {timeout: 1500});
+    }
     if (!("IntersectionObserver" in window)) { start(); return; }
     const observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); start(); }
     }, {rootMargin: "600px 0px"});
     for (const el of found) observer.observe(el);
+  }
+
+  function decodeURIComponentSafe(s) {
+    try { return decodeURIComponent(s); } catch (e) { return s; }
+  }
+
+  /** Over file:// the static pictures show, and one note (in the page's language) says why. */
+  function fileMode() {
+    failure = new Error("nnviz runtime failed to load: pages opened from file:// cannot run it");
+    setState("failed");
+    rejectReady(failure);
+    const main = document.querySelector("main") || document.body;
+    const note = Object.assign(document.createElement("p"), {className: "runtime-file-note"});
+    note.setAttribute("role", "note");
+    note.textContent = text(document.body, "file");
+    main.prepend(note);
+  }
+
+  /** Second visits and offline reloads: sw.js (written by the build at the site root) keeps the
+   *  runtime and what this page loaded. Registered once the runtime is up, so it never competes
+   *  with the first load. */
+  function keepForNextVisit() {
+    if (!("serviceWorker" in navigator) || !/^https?:$/.test(location.protocol)) return;
+    navigator.serviceWorker.register(ROOT + "sw.js").then(() => navigator.serviceWorker.ready)
+      .then((registration) => {
+        const own = (u) => u.startsWith(ROOT) && !u.includes("#");
+        const urls = [location.href.split("#")[0],
+                      ...performance.getEntriesByType("resource").map((e) => e.name),
+                      ROOT + "static/js/worker.js",
+                      ...pageModels().map((m) => `${ROOT}data/models/${m}.npz`)].filter(own);
+        registration.active.postMessage({type: "keep", urls});
+      }).catch((e) => console.warn("nnviz: no offline copy:", e.message || e));
   }
 
   window.nnviz = {
@@ -195,6 +269,6 @@
   };
 
   html.dataset.runtime = "idle";
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", observeDemos);
-  else observeDemos();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", schedule);
+  else schedule();
 })();

@@ -2,15 +2,19 @@
  *
  * Started by static/js/nnviz.js as a classic worker at <site>/static/js/worker.js; the site root
  * is therefore "../../" from this file, and everything is fetched from the site itself:
- *   runtime/pyodide/*   Pyodide 0.27.7 core + numpy wheel     (scripts/vendor_runtime.py)
- *   runtime/nnviz.zip   nnviz/forward.py (+ demo adapters)    unpacked into site-packages
- *   data/models/<name>.npz                                    fetched on first use, then cached
+ *   runtime/manifest.json  plain name -> content-hashed name and size of each runtime file
+ *   runtime/pyodide/*      Pyodide 0.27.7 core + numpy wheel  (src/nnviz/runtime.py)
+ *   runtime/nnviz.*.zip    nnviz/forward.py (+ demo adapters) unpacked into site-packages
+ *   data/models/<name>.npz                                    fetched once (preloaded if asked)
+ * Pyodide asks for plain names (indexURL + "pyodide.asm.wasm"); fetch and importScripts are
+ * wrapped here to ask for the hashed names instead, which the service worker (sw.js) may cache.
  *
  * Protocol (datasette-lite's shape):
  *   worker -> page  {type: "progress", stage, fraction}      while loading; fraction in [0, 1] grows
  *                   {type: "ready", versions}                once; calls are answered from then on
  *                   {type: "failed", error}                  once, if loading failed
- *   page -> worker  {id, fn, args}
+ *   page -> worker  {type: "preload", models: [names]}      fetch these models while Python boots
+ *                   {id, fn, args}
  *   worker -> page  {id, result} | {id, error}               error: one readable line
  *
  * Functions (fn):
@@ -27,44 +31,50 @@
 "use strict";
 
 const ROOT = new URL("../../", self.location.href).href;
-const PYODIDE_URL = ROOT + "runtime/pyodide/";
+const RUNTIME_URL = ROOT + "runtime/";
+const PYODIDE_URL = RUNTIME_URL + "pyodide/";
+const MODEL_NAME = /^[a-z0-9][a-z0-9-]*$/;   // C6, as nnviz.specs.NAME_RE
 
 let pyodide = null;
 let py = null;             // the Python dispatcher (see PY_SETUP)
 const models = new Map();  // name -> Promise that resolves once the model is loaded in Python
+const modelBytes = new Map();  // name -> Promise of the .npz bytes (preloaded or first use)
+let failFast = () => {};   // set by init: rejects it at once (a wasm that cannot compile)
 
-// Progress: each loading stage owns a slice [from, to] of the bar; within a stage the bytes that
-// fetch() has delivered so far (against the Content-Length of that stage's responses) move the bar,
-// so a slow connection still shows steady progress (and the page's stall timer stays quiet).
-let stage = {name: "start", from: 0, to: 0, loaded: 0, total: 0};
-let reported = -1;
+// Progress: the bar follows the bytes of the runtime files (sizes from the manifest, so it is the
+// same with or without Content-Encoding) up to 0.85; Python's own start-up steps fill the rest.
+const DOWNLOAD_SHARE = 0.85;
+let totalBytes = 0, loadedBytes = 0, reported = -1, stageName = "start";
 
-function progress(name, from, to) {
-  stage = {name, from, to, loaded: 0, total: 0};
-  report(from, true);
+function progress(name, fraction) {
+  stageName = name;
+  report(fraction, true);
 }
 
 function report(fraction, force) {
   fraction = Math.max(fraction, reported);
   if (!force && fraction - reported < 0.01) return;
   reported = fraction;
-  self.postMessage({type: "progress", stage: stage.name, fraction});
+  self.postMessage({type: "progress", stage: stageName, fraction});
 }
 
+let hashed = {};           // absolute plain URL -> absolute hashed URL (from the manifest)
 const realFetch = self.fetch.bind(self);
+const realImportScripts = self.importScripts.bind(self);
+const resolve = (url) => hashed[String(url)] || String(url);
+
 function countingFetch(input, init) {
-  return realFetch(input, init).then((response) => {
-    const size = Number(response.headers.get("Content-Length"));
-    if (!response.ok || !response.body || !size) return response;
-    const s = stage;
-    s.total += size;
+  const url = typeof input === "string" || input instanceof URL ? resolve(input) : input;
+  const counted = typeof url === "string" && Object.values(hashed).includes(url);
+  return realFetch(url, init).then((response) => {
+    if (!counted || !response.ok || !response.body) return response;
     const reader = response.body.getReader();
     const body = new ReadableStream({
       async pull(controller) {
         const {done, value} = await reader.read();
         if (done) return controller.close();
-        s.loaded += value.byteLength;
-        if (s === stage) report(s.from + (s.to - s.from) * Math.min(1, s.loaded / s.total));
+        loadedBytes += value.byteLength;
+        report(DOWNLOAD_SHARE * Math.min(1, loadedBytes / totalBytes));
         controller.enqueue(value);
       },
       cancel: (reason) => reader.cancel(reason),
@@ -72,6 +82,29 @@ function countingFetch(input, init) {
     return new Response(body, {status: response.status, statusText: response.statusText,
                                headers: response.headers});
   });
+}
+
+async function readManifest() {
+  const response = await realFetch(RUNTIME_URL + "manifest.json", {cache: "no-cache"});
+  if (!response.ok) throw new Error(`runtime/manifest.json: HTTP ${response.status}`);
+  const manifest = await response.json();
+  for (const [plain, name] of Object.entries(manifest.files)) {
+    hashed[RUNTIME_URL + plain] = RUNTIME_URL + name;
+    totalBytes += manifest.bytes[plain] || 0;
+  }
+  return manifest;
+}
+
+// Pyodide logs a failed WebAssembly compile and then waits forever; fail the load at once instead.
+for (const name of ["instantiate", "instantiateStreaming", "compile", "compileStreaming"]) {
+  const real = WebAssembly[name];
+  WebAssembly[name] = function (...args) {
+    return real.apply(WebAssembly, args).catch((e) => {
+      failFast(new Error(`runtime/pyodide/pyodide.asm.wasm could not be compiled (${e.message}): ` +
+                         "the file is damaged; rebuild the site"));
+      throw e;
+    });
+  };
 }
 
 const PY_SETUP = `
@@ -148,22 +181,24 @@ def call(fn, args):
 `;
 
 async function init() {
+  await readManifest();
   self.fetch = countingFetch;
-  progress("pyodide", 0, 0.05);
-  const zip = fetchBytes(ROOT + "runtime/nnviz.zip");  // small: fetch it while Python boots
+  self.importScripts = (...urls) => realImportScripts(...urls.map(resolve));
+  progress("pyodide", 0.01);
+  const zip = fetchBytes(RUNTIME_URL + "nnviz.zip");  // small: fetch it while Python boots
   zip.catch(() => {});
   importScripts(PYODIDE_URL + "pyodide.js");
-  progress("python", 0.05, 0.7);    // pyodide.asm.wasm, python_stdlib.zip, pyodide-lock.json
-  pyodide = await loadPyodide({indexURL: PYODIDE_URL, stdout: console.log, stderr: console.warn});
-  progress("numpy", 0.7, 0.9);      // the numpy wheel
-  await pyodide.loadPackage("numpy", {messageCallback: () => {}, errorCallback: console.warn});
-  progress("nnviz", 0.9, 0.95);
+  // numpy is fetched and installed during start-up, with the standard library and the wasm
+  pyodide = await loadPyodide({indexURL: PYODIDE_URL, packages: ["numpy"],
+                               stdout: console.log, stderr: console.warn});
+  progress("nnviz", 0.9);
   pyodide.unpackArchive(await zip, "zip");
   const ns = pyodide.globals.get("dict")();
   pyodide.runPython(PY_SETUP, {globals: ns});
   py = {call: ns.get("call"), addModel: ns.get("add_model"), info: ns.get("info")};
   self.fetch = realFetch;
-  progress("ready", 1, 1);
+  self.importScripts = realImportScripts;
+  progress("ready", 1);
 }
 
 async function fetchBytes(url) {
@@ -172,17 +207,32 @@ async function fetchBytes(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-/** Load data/models/<name>.npz into Python once; concurrent first calls share one fetch. */
-function ensureModel(name) {
-  if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-    return Promise.reject(new Error(`invalid model name ${JSON.stringify(name)}`));
+/** The .npz bytes of a model, fetched once (by a preload or the first call); names are checked
+ *  (C6) before they become a URL. */
+function fetchModel(name) {
+  if (typeof name !== "string" || !MODEL_NAME.test(name)) {
+    return Promise.reject(new Error(`invalid model name ${JSON.stringify(name)}: expected ${MODEL_NAME.source}`));
   }
+  if (!modelBytes.has(name)) {
+    const bytes = realFetch(`${ROOT}data/models/${name}.npz`).then(async (response) => {
+      if (!response.ok) throw new Error(`data/models/${name}.npz: HTTP ${response.status}`);
+      return new Uint8Array(await response.arrayBuffer());
+    });
+    bytes.catch(() => modelBytes.delete(name));  // let a later call try again
+    modelBytes.set(name, bytes);
+  }
+  return modelBytes.get(name);
+}
+
+/** Load a model into Python once; concurrent first calls share one fetch. */
+function ensureModel(name) {
   if (!models.has(name)) {
-    const loading = fetchBytes(`${ROOT}data/models/${name}.npz`).then((bytes) => {
+    const loading = fetchModel(name).then((bytes) => {
       const error = py.addModel(name, bytes);
       if (error) throw new Error(error);
     }).catch((e) => {
-      models.delete(name);  // let a later call try again
+      models.delete(name);
+      modelBytes.delete(name);
       throw new Error(`model ${name}: ${e.message}`);
     });
     models.set(name, loading);
@@ -216,7 +266,10 @@ async function handle({id, fn, args}) {
   }
 }
 
-const started = init().then(
+const started = new Promise((resolve, reject) => {
+  failFast = reject;
+  init().then(resolve, reject);
+}).then(
   () => self.postMessage({type: "ready", versions: toJs(py.info())}),
   (e) => {
     console.error("nnviz worker: loading failed", e);
@@ -227,6 +280,10 @@ started.catch(() => {});
 
 self.onmessage = (event) => {
   const msg = event.data || {};
+  if (msg.type === "preload") {
+    for (const name of msg.models || []) fetchModel(name).catch(() => {});  // errors: on first use
+    return;
+  }
   if (msg.id === undefined) return;
   started.then(() => handle(msg), (e) => self.postMessage({id: msg.id, error: `runtime failed to load: ${e && e.message || e}`}));
 };

@@ -2,7 +2,7 @@
 
 Sites under test (the `site` fixture runs each browser test on both):
   * "fixture": a minimal site built here in a session temp dir: the vendored runtime
-    (scripts/vendor_runtime.py), static/js/{nnviz,worker}.js, a randomly initialised
+    (nnviz.runtime), static/js/{nnviz,worker}.js, a randomly initialised
     784-16-16-10 model saved as data/models/mnist-h16x16.npz, and one chapter-like page
     en/demo.html with a [data-live-demo] holding a fallback <img>. Fast and independent of
     training and rendering.
@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import json
 import os
 import shutil
 import struct
 import sys
 import threading
-import zipfile
 import zlib
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -49,15 +47,9 @@ except ImportError:  # running from a clone without `pip install -e .`
 if str(REPO / "tests") not in sys.path:  # imported from outside pytest (the benchmark)
     sys.path.insert(0, str(REPO / "tests"))
 from nnviz import forward  # noqa: E402
+from nnviz import runtime as nnviz_runtime  # noqa: E402
 from nnviz.pages import CSP  # noqa: E402,F401 - the pages' own policy, also sent as a header here
 from skips import missing  # noqa: E402,F401  (the one skip helper; test_draw imports it from here)
-
-
-def load_vendor_module():
-    spec = importlib.util.spec_from_file_location("vendor_runtime", REPO / "scripts" / "vendor_runtime.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -126,7 +118,9 @@ FIXTURE_PAGE = """<!doctype html>
 <link rel="stylesheet" href="../static/css/fixture.css">
 <script type="module" src="../static/js/nnviz.js"></script>
 </head>
-<body>
+<body data-text-loading="Loading the live demos… {percent}" data-text-ready="Live demos ready."
+  data-text-failed="The live demos could not load; the pictures show their static versions."
+  data-text-file="Opened as a file: run make serve for the live demos.">
 <h1>What a network learns</h1>
 <p id="prose">This paragraph is the chapter text; it must stay readable without the runtime.</p>
 <progress data-runtime-progress max="1" value="0"></progress>
@@ -167,11 +161,8 @@ FIXTURE_FAR_PAGE = FIXTURE_PAGE.replace('<figure data-live-demo', '<div class="s
 
 
 def build_fixture_site(out: Path) -> Site:
-    load_vendor_module().vendor(out, REPO, progress=lambda *a: None)
-    with zipfile.ZipFile(out / "runtime" / "nnviz.zip", "a") as z:
-        if "nnviz/demos/__init__.py" not in z.namelist():
-            z.writestr("nnviz/demos/__init__.py", "")
-        z.writestr("nnviz/demos/fixture_probe.py", FIXTURE_ADAPTER)
+    nnviz_runtime.vendor(out, REPO, progress=lambda *a: None,
+                         extra={"nnviz/demos/fixture_probe.py": FIXTURE_ADAPTER})
     js = out / "static" / "js"
     js.mkdir(parents=True)
     for name in ("nnviz.js", "worker.js"):
@@ -195,8 +186,8 @@ def build_fixture_site(out: Path) -> Site:
 
 @pytest.fixture(scope="session")
 def vendor_module():
-    """scripts/vendor_runtime.py as a module."""
-    return load_vendor_module()
+    """nnviz.runtime, the module that vendors the browser runtime."""
+    return nnviz_runtime
 
 
 @pytest.fixture(scope="session")
@@ -221,7 +212,7 @@ def first_demo_page(root: Path) -> str | None:
 
 @pytest.fixture(scope="session")
 def real_site(site_dir) -> Site:
-    needed = ["runtime/pyodide/pyodide.js", "runtime/nnviz.zip", "static/js/nnviz.js",
+    needed = ["runtime/manifest.json", "sw.js", "static/js/nnviz.js",
               "static/js/worker.js", f"data/models/{DEMO_MODEL}.npz"]
     absent = [p for p in needed if not (site_dir / p).is_file()]
     if absent:
@@ -342,5 +333,31 @@ def page(browser, server):
     pg.assert_all_local = lambda: assert_all_local(requests)
     yield pg
     context.close()
+    if requests:
+        assert_all_local(requests)
+
+
+@contextlib.contextmanager
+def page_opener(browser, base_url, timeout_ms=90_000):
+    """Yields open(path, **context options) -> a loaded Playwright page on base_url + path, each in
+    its own context; afterwards: no page error, and every request stayed on 127.0.0.1."""
+    contexts, requests, errors = [], [], []
+
+    def open_(path, **options):
+        ctx = browser.new_context(**options)
+        contexts.append(ctx)
+        ctx.on("request", lambda r: requests.append(r.url))
+        pg = ctx.new_page()
+        pg.set_default_timeout(timeout_ms)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(base_url + path)
+        pg.wait_for_load_state("load")
+        return pg
+    try:
+        yield open_
+    finally:
+        for ctx in contexts:
+            ctx.close()
+    assert not errors, errors
     if requests:
         assert_all_local(requests)

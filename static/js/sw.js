@@ -1,0 +1,85 @@
+/* nnviz service worker: second visits without downloads, and offline reloads.
+ *
+ * The build (src/nnviz/runtime.py) writes this file to the site root as sw.js, with MANIFEST set
+ * to runtime/manifest.json of that build; a new build therefore gives a new sw.js, which the
+ * browser installs, and its activation deletes every older cache: files of two builds never mix.
+ * static/js/nnviz.js registers it once the runtime is ready, then posts {type: "keep", urls}: what
+ * the page loaded before the worker controlled it.
+ *
+ *   hashed files (name.<16 hex>.ext, the runtime): cache first. A cached copy is checked against
+ *       the sha256 in its name; a damaged one is dropped and fetched again.
+ *   everything else (pages, scripts, models, pictures): network first, the cached copy offline.
+ */
+"use strict";
+
+const MANIFEST = "__NNVIZ_MANIFEST__";   // replaced by the build
+const CACHE = "nnviz-" + MANIFEST.version;
+const RUNTIME = new URL("runtime/", self.registration.scope).href;
+const HASHED = /\.([0-9a-f]{16})\.[a-z0-9]+$/;
+
+self.addEventListener("install", (event) => {
+  const urls = [...Object.values(MANIFEST.files).map((name) => RUNTIME + name), RUNTIME + "manifest.json"];
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(urls)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k.startsWith("nnviz-") && k !== CACHE)
+      .map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+self.addEventListener("message", (event) => {
+  const msg = event.data || {};
+  if (msg.type !== "keep") return;
+  const urls = (msg.urls || []).filter((u) => typeof u === "string" && u.startsWith(self.registration.scope));
+  event.waitUntil(caches.open(CACHE).then((cache) => Promise.all(urls.map(async (url) => {
+    if (!(await cache.match(url))) await cache.add(url).catch(() => {});
+  }))));
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET" || !request.url.startsWith(self.registration.scope)) return;
+  const url = new URL(request.url);
+  const hash = HASHED.exec(url.pathname);
+  event.respondWith(hash ? cacheFirst(request, hash[1]) : networkFirst(request, event));
+});
+
+async function sha256Prefix(response) {
+  const digest = await crypto.subtle.digest("SHA-256", await response.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 16);
+}
+
+async function cacheFirst(request, hash) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(request);
+  if (cached) {
+    if (await sha256Prefix(cached.clone()) === hash) return cached;
+    console.warn(`nnviz sw: cached ${request.url} is damaged; fetching it again`);
+    await cache.delete(request);
+  }
+  const response = await fetch(request);
+  if (response.ok && await sha256Prefix(response.clone()) === hash) await cache.put(request, response.clone());
+  return response;
+}
+
+/** Store a fresh response after answering, unless the cache already holds that version. */
+async function keep(cache, request, response) {
+  const cached = await cache.match(request);
+  const same = (h) => response.headers.get(h) && cached.headers.get(h) === response.headers.get(h);
+  if (!cached || !(same("etag") || same("last-modified"))) await cache.put(request, response);
+}
+
+async function networkFirst(request, event) {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok && response.type === "basic") event.waitUntil(keep(cache, request, response.clone()));
+    return response;
+  } catch (e) {
+    const cached = await cache.match(request, {ignoreSearch: request.mode === "navigate"});
+    if (cached) return cached;
+    throw e;
+  }
+}

@@ -1,0 +1,194 @@
+"""Second visits, offline reloads, file:// and damaged files, in real Chromium (issues 13 and 16).
+
+The service worker (static/js/sw.js, written to the site root as sw.js by nnviz.runtime) keeps the
+content-hashed runtime files and what a page loaded; these tests drive it through its own site
+folders so that they can damage, rebuild and go offline without touching other tests' sites.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from conftest import (DEMO_MODEL, FIXTURE_ADAPTER, REPO, assert_all_local, build_fixture_site,
+                      nnviz_runtime, serve_folder)
+
+WASM = "pyodide/pyodide.asm.wasm"
+PREDICT = f"() => nnviz.predict('{DEMO_MODEL}', new Array(784).fill(0.5)).then((r) => r.probs)"
+
+
+@pytest.fixture
+def own_site(tmp_path):
+    """A fresh fixture site of this test's own, served on 127.0.0.1."""
+    site = build_fixture_site(tmp_path / "site")
+    with serve_folder(site.root) as url:
+        yield site, url
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context()
+    ctx.requests = []
+    ctx.on("request", lambda r: ctx.requests.append(r.url))
+    yield ctx
+    ctx.close()
+
+
+def manifest(root):
+    return json.loads((root / "runtime" / "manifest.json").read_text())
+
+
+def first_visit(context, url):
+    """Open the demo page, wait for the runtime and for the service worker to hold the runtime."""
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(url + "en/demo.html")
+    page.evaluate("() => nnviz.start()")
+    page.evaluate("""async () => {
+        const reg = await navigator.serviceWorker.ready;
+        while (!navigator.serviceWorker.controller) await new Promise((r) => setTimeout(r, 50));
+        const keys = await caches.keys();
+        const cache = await caches.open(keys.find((k) => k.startsWith('nnviz-')));
+        while (!(await cache.match(location.href))) await new Promise((r) => setTimeout(r, 50));
+    }""")
+    return page
+
+
+def cache_names(page):
+    return page.evaluate("() => caches.keys()")
+
+
+def test_second_visit_works_offline(own_site, context):
+    site, url = own_site
+    page = first_visit(context, url)
+    assert cache_names(page) == ["nnviz-" + manifest(site.root)["version"]]
+    context.set_offline(True)
+    page.reload()
+    probs = page.evaluate(PREDICT)
+    assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-9
+    assert page.get_attribute("html", "data-runtime") == "ready"
+    assert_all_local(context.requests)
+
+
+def test_a_damaged_cached_file_is_detected_and_fetched_again(own_site, context):
+    site, url = own_site
+    name = manifest(site.root)["files"][WASM]
+    real = (site.root / "runtime" / name).read_bytes()
+    page = first_visit(context, url)
+    wasm_url = url + "runtime/" + name
+    page.evaluate("""async ([url]) => {
+        const cache = await caches.open((await caches.keys())[0]);
+        const bytes = new Uint8Array((await (await cache.match(url)).arrayBuffer()).slice(0, 1000));
+        await cache.put(url, new Response(bytes, {headers: {"Content-Type": "application/wasm"}}));
+    }""", [wasm_url])
+    page.reload()
+    probs = page.evaluate(PREDICT)   # the damaged copy was not used
+    assert len(probs) == 10
+    cached = page.evaluate("""async ([url]) => {
+        const cache = await caches.open((await caches.keys())[0]);
+        return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256',
+            await (await cache.match(url)).arrayBuffer())), (b) => b.toString(16).padStart(2, '0')).join('');
+    }""", [wasm_url])
+    assert cached == hashlib.sha256(real).hexdigest(), "the cache still holds the damaged copy"
+
+
+def test_a_new_build_replaces_the_old_cache(own_site, context):
+    site, url = own_site
+    old = manifest(site.root)
+    page = first_visit(context, url)
+    assert cache_names(page) == ["nnviz-" + old["version"]]
+    # a new build: the probe adapter changed, so nnviz.zip (and the version) changes
+    changed = FIXTURE_ADAPTER + "\ndef version():\n    return 'new build'\n"
+    for stale in (site.root / "runtime").rglob("*"):
+        if stale.is_file():
+            stale.unlink()
+    nnviz_runtime.vendor(site.root, REPO, progress=lambda *a: None,
+                         extra={"nnviz/demos/fixture_probe.py": changed})
+    new = manifest(site.root)
+    assert new["version"] != old["version"]
+    page.reload()
+    page.evaluate("""async ([want]) => {
+        const reg = await navigator.serviceWorker.getRegistration();
+        await reg.update();
+        while ((await caches.keys()).join() !== want) await new Promise((r) => setTimeout(r, 50));
+    }""", ["nnviz-" + new["version"]])
+    page.reload()
+    assert page.evaluate("() => nnviz.call('fixture_probe.version', [])") == "new build"
+    assert cache_names(page) == ["nnviz-" + new["version"]]
+
+
+# --------------------------------------------------------------------------- the real site
+
+def test_file_url_keeps_the_page_readable_and_says_once_how_to_serve(browser, real_site):
+    for lang, word in (("en", "make serve"), ("zh", "网页服务器")):
+        page_path = real_site.root / real_site.demo_page.replace("en/", f"{lang}/", 1)
+        ctx = browser.new_context()
+        requests, errors = [], []
+        ctx.on("request", lambda r: requests.append(r.url))
+        page = ctx.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        note = page.locator(".runtime-file-note")
+        assert note.count() == 1, f"{lang}: expected one file:// note, found {note.count()}"
+        assert word in note.inner_text() and "make serve" in note.inner_text()
+        assert page.get_attribute("html", "data-runtime") == "failed"
+        for img in page.locator("[data-live-demo] img.fallback").all():
+            img.scroll_into_view_if_needed()
+            assert img.is_visible() and img.evaluate("(el) => el.complete && el.naturalWidth > 0")
+        assert not errors, errors
+        assert all(u.startswith(("file://", "data:")) for u in requests), requests
+        ctx.close()
+
+
+@pytest.mark.parametrize("site", ["real"], indirect=True)   # the chapter has several demos on one model
+def test_a_damaged_model_shows_the_labs_message_on_every_demo_using_it(page, real_site):
+    models = {}
+    for el in page.server.site.root.joinpath(real_site.demo_page).read_text().split('data-model="')[1:]:
+        models[el.split('"')[0]] = models.get(el.split('"')[0], 0) + 1
+    model = max(models, key=models.get)
+    assert models[model] >= 2, f"no model is shared by two live demos: {models}"
+    page.route(f"**/data/models/{model}.npz", lambda route: route.fulfill(status=200, body=b"PK\x03\x04 damaged"))
+    page.goto(page.server.url + real_site.demo_page)
+    demos = page.locator(f'[data-live-demo][data-model="{model}"]')
+    page.wait_for_function("""([m, n]) => document.querySelectorAll(
+        `[data-live-demo][data-model="${m}"] .runtime-error`).length === n""", arg=[model, demos.count()],
+        timeout=120_000)
+    texts = {d.locator(".runtime-error").inner_text() for d in demos.all()}
+    assert len(texts) == 1, texts
+    text = texts.pop()
+    assert f"data/models/{model}.npz" in text and "ModelError" in text, text
+    for demo in demos.all():
+        assert "runtime-failed" in demo.get_attribute("class")
+        lab = demo.locator(".draw-verdict-conf")
+        if lab.count():
+            assert lab.inner_text() == text
+
+
+@pytest.mark.parametrize("site", ["real"], indirect=True)   # the real drawing lab
+def test_the_lab_takes_ink_while_the_runtime_loads_and_answers_when_ready(page, real_site):
+    """Before the runtime is ready the lab takes a stroke and shows loading progress; the answer
+    then comes without the reader drawing again."""
+    held = []
+    page.route("**/runtime/pyodide/pyodide.asm.*.wasm", lambda route: held.append(route))
+    page.goto(page.server.url + real_site.demo_page + "#demo-6")
+    lab = page.locator("#demo-6")
+    page.wait_for_function("() => document.documentElement.dataset.runtime === 'loading'")
+    pad = lab.locator("canvas").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * (0.2 + 0.06 * i))
+    page.mouse.up()
+    page.wait_for_function("() => location.hash.includes('demo-6=')")   # the stroke was taken
+    status = lab.locator("[data-runtime-status]")
+    assert "%" in status.inner_text(), status.inner_text()
+    assert lab.get_attribute("data-pred") is None
+    while not held:
+        page.wait_for_timeout(100)
+    held[0].continue_()
+    page.wait_for_function("() => document.querySelector('#demo-6').dataset.pred !== undefined", timeout=120_000)
+    assert page.get_attribute("html", "data-runtime") == "ready"
