@@ -315,7 +315,7 @@ def test_pictures_and_sprites(built):
 def test_pages_and_runtime(built):
     out, *_ = built
     for rel in ("index.html", "zh/index.html", "en/tiny.html", "zh/tiny.html", "static/css/site.css",
-                "static/js/nnviz.js", "static/demos/draw/demo.js", "static/demos/confusion/demo.css"):
+                "static/js/nnviz.js", "static/demos/draw/demo.js", "static/demos/confusion/demo.css", "static/css/palette.css"):
         assert (out / rel).is_file(), rel
     en = (out / "en" / "tiny.html").read_text(encoding="utf-8")
     acc = json.loads((out / "data" / "models.json").read_text())[0]["test_accuracy"]

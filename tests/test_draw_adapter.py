@@ -285,8 +285,10 @@ def test_why_a_not_b_sums_to_the_logit_difference(softmax):
     assert w["map"].shape == (784,)
     assert w["diff"] == pytest.approx(zs[0][0, 0] - zs[0][0, 6], abs=1e-9)
     assert w["sum"] == pytest.approx(w["map"].sum())
-    s = (x - softmax.mean) / softmax.std
-    assert np.allclose(w["map"], (softmax.weights[0][:, 0] - softmax.weights[0][:, 6]) * s)
+    # the map is the reader's ink times the folded weights: blank paper contributes exactly nothing
+    d = (softmax.weights[0][:, 0] - softmax.weights[0][:, 6]) / softmax.std
+    assert np.allclose(w["map"], d * x) and np.allclose(w["weights"], d)
+    assert np.all(w["map"][x == 0] == 0) and np.any(w["map"][x > 0] != 0)
     assert draw.why(softmax, x, 6, 0)["diff"] == pytest.approx(-w["diff"])
     assert draw.repaint(softmax, ring().ravel(), {"why": [0, 6]})["why"]["diff"] == pytest.approx(w["diff"])
     auto = draw.repaint(softmax, ring().ravel(), {"why": "auto"})

@@ -6,7 +6,8 @@
  * confident ones not already shown (.least), and the cell's average image (cell-means.png).
  * Items carry data-index (test index) and data-prob (the network's probability for its answer).
  */
-import {cropTile, loadImage, loadJSON, loadSamples, percent, rovingGrid} from "../../js/samples.js";
+import {cropTile, loadImage, loadJSON, loadSamples, rovingGrid} from "../../js/samples.js";
+import {pct} from "../../js/format.js";
 
 function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? values[key] : m));
@@ -78,7 +79,7 @@ function setup(fig) {
       li.className = "cm-item";
       li.dataset.index = index;
       li.dataset.prob = p;
-      const text = percent(p);
+      const text = pct(p);
       li.append(assets.samples.canvas(index, fill(S.image, {index, p: text})));
       const span = document.createElement("span");
       span.className = "cm-p";

@@ -209,17 +209,21 @@ def neuron(model, x, acts, layer, unit):
 
 def why(model, x, a, b):
     """'Why A and not B?' for a model with no hidden layer (softmax regression): the logit
-    difference z_A - z_B = sum_i (w_A - w_B)_i * s_i + (b_A - b_B), where s = (x - mean) / std is
-    the standardised input the model sees.  Returns {a, b, map: the 784 terms, sum, bias, diff}."""
+    difference z_A - z_B, with the standardisation folded in as in `neuron`, so that each term is
+    "weight difference x ink" and a blank pixel adds exactly nothing:
+        z_A - z_B = sum_i d_i * x_i + (b_A - b_B - sum_i d_i * mean_i),  d = (w_A - w_B) / std
+    Returns {a, b, weights: d, map: the 784 terms d * x, sum, bias (the folded one), diff}."""
     if len(model.weights) != 1:
         raise ValueError(f"'why A and not B' needs a model without hidden layers; {model.name} "
                          f"has {len(model.weights) - 1}")
     a, b = int(a), int(b)
-    s = forward.standardise(model, np.asarray(x, dtype=np.float64).reshape(-1))
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
     w, bias = model.weights[0], model.biases[0]
-    terms = (w[:, a] - w[:, b]) * s
-    total, db = float(terms.sum()), float(bias[a] - bias[b])
-    return {"a": a, "b": b, "map": terms, "sum": total, "bias": db, "diff": total + db}
+    d = (w[:, a] - w[:, b]) / model.std
+    terms = d * x
+    total = float(terms.sum())
+    db = float(bias[a] - bias[b]) - float(np.sum(d * model.mean))
+    return {"a": a, "b": b, "weights": d, "map": terms, "sum": total, "bias": db, "diff": total + db}
 
 
 def flows(model, acts):

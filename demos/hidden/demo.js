@@ -42,7 +42,17 @@ function setup(fig) {
       b.classList.toggle("nv-hl", Number(b.dataset.h) === h);
       b.classList.toggle("nv-current", Number(b.dataset.h) === h && Number(b.dataset.c) === c);
     });
-    readout.textContent = h === null ? "\u00a0" : describe(h, c);
+    // the read-out carries the neuron's own picture: on a phone the pictures above are off-screen
+    readout.replaceChildren();
+    if (h === null) { readout.textContent = "\u00a0"; return; }
+    const pic = filters[h].querySelector("img");
+    if (pic) {
+      const copy = pic.cloneNode();
+      copy.className = "nv-readout-pic";
+      copy.alt = "";
+      readout.append(copy);
+    }
+    readout.append(document.createTextNode(describe(h, c)));
   }
 
   function rest() {

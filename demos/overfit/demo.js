@@ -2,9 +2,10 @@
 // Hover, touch-drag or focus a panel (then Arrow keys / Home / End) to see one epoch's numbers.
 // The curves, the accuracy/loss switch and the final numbers all work without this file; the
 // per-epoch values come from the panel's data-history (the build's analysis.history).
+import {pct} from "../../js/format.js";
 
 const fmt = {
-  acc: (v) => `${(100 * v).toFixed(1)}%`,
+  acc: (v) => pct(v),
   loss: (v) => v.toFixed(3),
 };
 

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from . import forward as fw
+from . import palette
 
 SPRITE_COLS = 50
 SHOWCASE = ("mnist-softmax", "mnist-h10", "mnist-h16x16", "mnist-h30",
@@ -48,17 +49,12 @@ def model_entry(model, meta, analysis, ds):
 
 def grayscale(w):
     """Lowest weight black, highest white (ml4a's convention for 1-layer templates)."""
-    lo, hi = float(w.min()), float(w.max())
-    return np.round(255 * (w - lo) / (hi - lo or 1.0)).astype(np.uint8)
+    return palette.grey(w)
 
 
 def diverging(w, scale=None):
     """Negative blue, zero white, positive red, symmetric around 0 (scale = max |w| by default)."""
-    scale = scale or float(np.abs(w).max()) or 1.0
-    t = np.clip(w / scale, -1, 1)[..., None]
-    white, red, blue = np.array([255, 255, 255.]), np.array([202, 0, 32.]), np.array([5, 113, 176.])
-    rgb = np.where(t > 0, white + t * (red - white), white + (-t) * (blue - white))
-    return np.round(rgb).astype(np.uint8)
+    return palette.diverging(w, scale)
 
 
 def rgb_template(w):

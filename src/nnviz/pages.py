@@ -25,6 +25,7 @@ from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
+from . import palette
 from .chapters import BuildError, DemoCall, closest, known_list, parse_args
 from .data import CLASSES, CLASSES_ZH
 from .mdext import TOKEN_RE, VAR_PATTERN, NnvizExtension, token
@@ -442,3 +443,4 @@ class Site:
             folder = self.root / "demos" / name
             for p in sorted(folder.glob("*.js")) + sorted(folder.glob("demo.css")):
                 self.files[f"static/demos/{name}/{p.name}"] = p
+        self.files["static/css/palette.css"] = palette.css().encode("utf-8")   # C2, linked by base.html

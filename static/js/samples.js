@@ -1,7 +1,7 @@
 /* samples.js: test images and data files of the build, for the analysis demos (an ES module).
  *
- *   import {loadSamples, loadJSON, loadImage, cropTile, percent, rovingGrid} from "../../js/samples.js";
- *   (from static/demos/NAME/demo.js; paths below are relative to site/data/, found from this file's own
+ *   import {loadSamples, loadJSON, loadImage, cropTile, rovingGrid} from "../../js/samples.js";
+ *   (from static/demos/NAME/demo.js; percentages: format.js; paths below are relative to site/data/, found from this file's own
  *   URL, so it works from any page.)
  *
  *   loadSamples(dataset)  Promise of the sample sprite data/<dataset>/samples.{png,json}:
@@ -10,12 +10,13 @@
  *       s.canvas(i, alt)    a new <canvas class="sample"> holding image i at its own size (tile x tile);
  *                           CSS scales it (pixelated). Missing images give an empty canvas with
  *                           class "missing". `alt` becomes its aria-label (role="img").
+ *       s.pixels(i)         image i's first channel as a Float64Array of tile * tile values in [0, 1]
+ *       s.index             the test indices in the sprite, in sprite order (s.index[slot])
  *   loadJSON(path)        Promise of data/<path> parsed (fetched once per page)
  *   loadImage(path)       Promise of a decoded <img> of data/<path> (loaded once per page)
  *   cropTile(img, tile, row, col, alt)
  *                         a new <canvas class="sample"> with the tile at (row, col) of a tiled
  *                         picture, e.g. data/<model>/cell-means.png (tile = its width / 10)
- *   percent(p, digits=1)  "97.3%"; ">99.9%" / "<0.1%" rather than rounding to 100% or 0%
  *   rovingGrid(root, selector, {onFocus, onActivate})
  *                         keyboard grid over root's cells matching selector, each carrying data-i
  *                         (row) and data-j (column): one cell is in the tab order (tabindex 0),
@@ -79,9 +80,11 @@ export function loadSamples(dataset) {
                                            loadImage(`${dataset}/samples.png`)]);
     const slot = new Map(meta.index.map((t, k) => [t, k]));
     const t = meta.tile;
+    let scratch = null;
     return {
       tile: t,
       classes: meta.classes,
+      index: meta.index,
       has: (i) => slot.has(i),
       label: (i) => (slot.has(i) ? meta.labels[slot.get(i)] : null),
       canvas(i, alt) {
@@ -89,15 +92,16 @@ export function loadSamples(dataset) {
         if (k === undefined) return tileCanvas(null, t, 0, 0, alt);
         return tileCanvas(img, t, (k % meta.cols) * t, Math.floor(k / meta.cols) * t, alt);
       },
+      pixels(i) {
+        const k = slot.get(i);
+        scratch = scratch || document.createElement("canvas").getContext("2d", {willReadFrequently: true});
+        scratch.canvas.width = scratch.canvas.height = t;
+        if (k !== undefined) scratch.drawImage(img, (k % meta.cols) * t, Math.floor(k / meta.cols) * t, t, t, 0, 0, t, t);
+        const rgba = scratch.getImageData(0, 0, t, t).data;
+        return Float64Array.from({length: t * t}, (_, p) => rgba[4 * p] / 255);
+      },
     };
   });
-}
-
-export function percent(p, digits = 1) {
-  const s = (100 * p).toFixed(digits);
-  if (p < 1 && Number(s) >= 100) return ">" + (100 - 10 ** -digits).toFixed(digits) + "%";
-  if (p > 0 && Number(s) <= 0) return "<" + (10 ** -digits).toFixed(digits) + "%";
-  return s + "%";
 }
 
 export function rovingGrid(root, selector, {onFocus, onActivate} = {}) {

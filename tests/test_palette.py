@@ -1,0 +1,36 @@
+"""src/nnviz/palette.py: the one palette, used by the PNG export and written as CSS for the browser."""
+import re
+
+import numpy as np
+
+from nnviz import export, palette
+
+
+def test_diverging_runs_from_negative_through_white_to_positive():
+    w = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    rgb = palette.diverging(w, scale=2.0)
+    assert rgb.dtype == np.uint8 and rgb.shape == (5, 3)
+    assert rgb[0].tolist() == list(palette.NEG) and rgb[2].tolist() == [255, 255, 255]
+    assert rgb[4].tolist() == list(palette.POS)
+    assert palette.diverging(np.array([5.0]), scale=1.0)[0].tolist() == list(palette.POS)   # clipped
+    # the export paints weights with exactly these colours
+    img = np.linspace(-1, 1, 784).reshape(28, 28)
+    assert np.array_equal(export.diverging(img), palette.diverging(img))
+
+
+def test_grey_maps_lowest_to_black_and_highest_to_white():
+    g = palette.grey(np.array([3.0, 4.0, 5.0]))
+    assert g.tolist() == [0, 128, 255]
+
+
+def test_css_holds_every_stop_and_the_solid_colours_for_both_schemes():
+    css = palette.css()
+    stops = re.findall(r"--div-(\d): (#[0-9a-f]{6});", css)
+    assert [int(k) for k, _ in stops] == list(range(9))
+    assert stops[4][1] == "#ffffff" and stops[0][1] == "#0571b0" and stops[8][1] == "#ca0020"
+    for k, c in stops:
+        want = palette.DIVERGING[int(k)]
+        assert [int(c[i:i + 2], 16) for i in (1, 3, 5)] == [int(round(v)) for v in want]
+    light, dark = css.split("@media (prefers-color-scheme: dark)")
+    assert f"--pos: {palette.SOLID['light']['pos']};" in light and f"--neg: {palette.SOLID['dark']['neg']};" in dark
+    assert "--div-gradient: linear-gradient(" in css
