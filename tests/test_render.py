@@ -93,7 +93,7 @@ Plain text, no math.
 
 PROBE = """\
 <div class="demo" data-live-demo id="{{ demo.id }}" data-model="{{ demo.model.name }}" data-lang="{{ demo.lang }}">
-  <p class="probe-caption">{{ demo.args.get('caption', t.loading) }} {{ models | length }} models</p>
+  <p class="probe-caption">{{ demo.args.get('caption', s.waiting) }} {{ models | length }} models</p>
   <img class="fallback" src="{{ root }}data/fallback.png" alt="">
 </div>
 """
@@ -122,6 +122,7 @@ def make_tree(tmp_path, chapters=None, with_math=True):
     (probe / "partial.html").write_text(PROBE)
     (probe / "demo.js").write_text("export const probe = 1;\n")
     (probe / "demo.css").write_text(".probe-caption { color: var(--accent); }\n")
+    (probe / "strings.toml").write_text('[en]\nwaiting = "Loading…"\n\n[zh]\nwaiting = "加载中…"\n', encoding="utf-8")
     if chapters is None:
         chapters = {"en/what.md": EN, "zh/what.md": ZH, "en/only.md": EN2}
         if not with_math:
@@ -427,6 +428,13 @@ def test_page_relative_link_hint(tmp_path):
 def test_empty_tree(tmp_path):
     out, _ = build(tmp_path, {})
     assert "No chapters yet." in (out / "index.html").read_text()
+    assert not (out / "zh").exists()                   # the languages are the folders of chapters/
+
+
+def test_empty_language_folder_gets_an_index(tmp_path):
+    root, out = make_tree(tmp_path, {})
+    (root / "chapters" / "zh").mkdir(parents=True)
+    render_site(root, out, CONTEXT, progress=lambda m: None)
     assert "暂无章节。" in (out / "zh" / "index.html").read_text()
 
 
@@ -439,11 +447,10 @@ def test_non_strict_renders_with_warnings(tmp_path):
 
 
 def test_i18n_tables_match():
-    import tomllib
-    table = tomllib.loads((REPO / "templates" / "i18n.toml").read_text(encoding="utf-8"))
-    assert set(table["en"]) == set(table["zh"])
+    from nnviz import strings
+    table = strings.site_strings(REPO, ("en", "zh"))
     assert table["zh"]["contents"] == "目录" and table["zh"]["switch_language"] == "切换语言"
-    assert table["zh"]["loading"] == "加载中…"
+    assert table["zh"]["classes"]["fashion"][9] == "短靴" and table["en"]["labels"]["fashion"][9] == "Boot"
 
 
 def test_parse_args():

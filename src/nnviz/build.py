@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import analyse as an
-from . import data, export, train
+from . import data, export, strings, train
 from . import forward as fw
 from .specs import SPECS
 
@@ -110,7 +110,7 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if runtime:
         load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
-    context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets), "notices": notices,
+    context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets, root), "notices": notices,
                "data": {"analysis": analyses, "compare": compare,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}
@@ -179,8 +179,11 @@ def key(name):
     return name.replace("-", "_")
 
 
-def chapter_vars(entries, analyses, datasets):
-    """Every number a chapter may quote, pre-formatted: {{ acc.mnist_softmax }} -> "92.6%"."""
+def chapter_vars(entries, analyses, datasets, root=ROOT):
+    """Every number a chapter may quote, pre-formatted: {{ acc.mnist_softmax }} -> "92.6%".
+    Class names come in the page's language (strings.PerLanguage, from templates/i18n.toml)."""
+    langs = strings.languages(root)
+    names = {lang: t["classes"] for lang, t in strings.site_strings(root, langs).items()}
     v = {k: {} for k in ("acc", "acc2", "err", "wrong", "train_acc", "params", "epochs", "seconds",
                          "conf", "worst", "recall", "precision", "n")}
     for name, e in entries.items():
@@ -196,10 +199,9 @@ def chapter_vars(entries, analyses, datasets):
         v["seconds"][k] = f"{e['train_seconds']:.1f}"
         v["conf"][k] = {f"{i}_{j}": str(cm[i][j]) for i in range(10) for j in range(10)}
         i, j = max(((i, j) for i in range(10) for j in range(10) if i != j), key=lambda c: (cm[c[0]][c[1]], -c[0], -c[1]))
-        classes = e["classes"]
-        zh = data.CLASSES_ZH.get(e["dataset"], classes)
-        v["worst"][k] = {"true": classes[i], "pred": classes[j], "count": str(cm[i][j]),
-                         "true_zh": zh[i], "pred_zh": zh[j]}
+        named = {lang: names[lang].get(e["dataset"], e["classes"]) for lang in langs}
+        v["worst"][k] = {"true": strings.PerLanguage({lang: c[i] for lang, c in named.items()}),
+                         "pred": strings.PerLanguage({lang: c[j] for lang, c in named.items()}), "count": str(cm[i][j])}
         v["recall"][k] = {str(c): pct(r) for c, r in enumerate(a["recall"])}
         v["precision"][k] = {str(c): pct(p) for c, p in enumerate(a["precision"])}
         if a["history"]["test_acc"]:

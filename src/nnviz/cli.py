@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .build import ROOT, build
+from .common import NnvizError
 
 WATCH = ("chapters", "templates", "demos", "static", "src/nnviz")
 
@@ -25,7 +26,7 @@ def main(argv=None):
     try:
         build(out)
     except Exception as e:     # errors we raise carry file:line and what was expected
-        if type(e).__name__ in ("BuildError", "DataError", "DataUnavailable", "ModelError", "VendorError"):
+        if isinstance(e, NnvizError) or type(e).__name__ in ("BuildError", "DataError", "DataUnavailable", "ModelError", "VendorError"):
             print(f"error: {e}", file=sys.stderr)
             return 1
         raise

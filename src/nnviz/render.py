@@ -24,10 +24,11 @@ Directives start at column 0 and stand alone on their line. Nothing inside fence
 or `code spans` is touched.
 
 A demo partial (Jinja, autoescaped, StrictUndefined in strict mode) sees the whole context
-(models, vars, data, notices) plus `demo` = {name, args, model, id, lang, line}, `t` (UI strings of
-the page language), `lang` and `root` (e.g. "../"), `class_names[dataset][lang]` (the ten class
-names, from nnviz.data), and two helpers: `fail("message")` stops the build with the directive's
-file:line, `image_size("data/x.png")` gives {width, height} or None.
+(models, vars, data, notices) plus `demo` = {name, args, model, id, lang, line}, `s` (the demo's
+strings.toml for the page language), `t` (site-wide strings, with `t.classes[dataset]` and
+`t.labels[dataset]`), `lang` and `root` (e.g. "../"), the filter `s.key|fill(name=value)` and two
+helpers: `fail("message")` stops the build with the directive's file:line,
+`image_size("data/x.png")` gives {width, height} or None. Languages and strings: nnviz.strings.
 Argument values starting with data/ or static/ must name a file in the site.
 
 KaTeX is found at $NNVIZ_KATEX_DIR, else <root>/node_modules/katex; node at $NNVIZ_NODE, else
@@ -44,7 +45,6 @@ import re
 import shutil
 import struct
 import subprocess
-import tomllib
 import traceback
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -56,10 +56,7 @@ from markupsafe import Markup
 from markdown.extensions.toc import slugify_unicode
 from markdown.treeprocessors import Treeprocessor
 
-from .data import CLASSES, CLASSES_ZH
-
-LANGS = ("en", "zh")
-INDEX = {"en": "index.html", "zh": "zh/index.html"}   # where each language's index lives
+from . import strings
 NOTE_KINDS = ("note", "tip", "warning")
 REPO = Path(__file__).resolve().parents[2]            # fallback for scripts/ and node_modules/
 
@@ -293,7 +290,9 @@ class _Renderer:
             self.context.setdefault(key, default)
         self.strict, self.progress = strict, progress
         self.problems = []
-        self.i18n = self.load_i18n()
+        self.langs = strings.languages(self.root)
+        self.i18n = strings.site_strings(self.root, self.langs)
+        self.demo_strings = strings.demo_strings(self.root, self.langs)
         self.demo_names = sorted(p.parent.name for p in (self.root / "demos").glob("*/partial.html"))
         self.files = {}          # site-relative path -> bytes | Path (source to copy)
         self.env = jinja2.Environment(
@@ -309,8 +308,7 @@ class _Renderer:
         )
         self.env.globals["fail"] = self._fail
         self.env.globals["image_size"] = self._image_size
-        self.env.globals["class_names"] = {ds: {"en": list(CLASSES[ds]), "zh": list(CLASSES_ZH[ds])}
-                                           for ds in CLASSES}
+        self.env.filters["fill"] = strings.fill
         self.env.filters["tojson"] = lambda v: jinja2.utils.htmlsafe_json_dumps(
             v, dumps=lambda o, **kw: json.dumps(o, sort_keys=True, ensure_ascii=False, **kw))
         self._var_names = None
@@ -329,39 +327,12 @@ class _Renderer:
             self.progress(f"WARNING: {p}")
         self.problems = []
 
-    # ---------------------------------------------------------- i18n
-
-    def load_i18n(self):
-        path = self.root / "templates" / "i18n.toml"
-        rel = "templates/i18n.toml"
-        try:
-            table = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BuildError(f"{rel}:1: missing; expected [en] and [zh] tables of UI strings") from None
-        except tomllib.TOMLDecodeError as e:
-            m = re.search(r"line (\d+)", str(e))
-            raise BuildError(f"{rel}:{m.group(1) if m else 1}: {e}") from None
-        for lang in LANGS:
-            if not isinstance(table.get(lang), dict):
-                raise BuildError(f"{rel}:1: expected a [{lang}] table of UI strings")
-        keys = {lang: set(table[lang]) for lang in LANGS}
-        every = set().union(*keys.values())
-        for lang in LANGS:
-            missing = sorted(every - keys[lang])
-            if missing:
-                raise BuildError(f"{rel}:1: [{lang}] lacks {', '.join(missing)} (every language needs every key)")
-        return {lang: table[lang] for lang in LANGS}
-
     # ---------------------------------------------------------- read
 
     def read_chapters(self):
         chapters = []
         base = self.root / "chapters"
-        if base.is_dir():
-            for d in sorted(p for p in base.iterdir() if p.is_dir()):
-                if d.name not in LANGS:
-                    self.problem(f"chapters/{d.name}/:1: unknown language folder '{d.name}'; expected one of {', '.join(LANGS)}")
-        for lang in LANGS:
+        for lang in self.langs:
             for path in sorted((base / lang).glob("*.md")):
                 if path.name.startswith(("_", ".")):
                     continue
@@ -503,6 +474,8 @@ class _Renderer:
                              f"got {m.group(0)!r}")
                 return m.group(0)
             value = _lookup(self.context["vars"], name)
+            if isinstance(value, strings.PerLanguage):
+                value = value[ch.lang]
             if value is _MISSING:
                 self.problem(f"{where}: unknown variable '{name}'; known: {_known_list(name, self.var_names())}")
                 return m.group(0)
@@ -743,7 +716,7 @@ class _Renderer:
 
     def page_context(self, lang, root, out_path):
         ctx = dict(self.context)
-        ctx.update(lang=lang, t=self.i18n[lang], root=root, out_path=out_path, langs=LANGS)
+        ctx.update(lang=lang, t=self.i18n[lang], root=root, out_path=out_path, langs=self.langs)
         return ctx
 
     def render_demo(self, ch, call, root):
@@ -751,6 +724,7 @@ class _Renderer:
         ctx["page"] = {"title": ch.title, "slug": ch.slug, "lang": ch.lang}
         ctx["demo"] = {"name": call.name, "args": call.args, "model": call.model, "id": call.id,
                        "lang": ch.lang, "line": call.line}
+        ctx["s"] = self.demo_strings.get(call.name, {}).get(ch.lang, {})
         where = f"{ch.rel}:{call.line}"
         tpl_name = f"demos/{call.name}/partial.html"
         try:
@@ -787,9 +761,9 @@ class _Renderer:
         scripts = [f"{root}static/demos/{d}.js" for d in used if (self.root / "demos" / d / "demo.js").is_file()]
         styles = [f"{root}static/demos/{d}.css" for d in used if (self.root / "demos" / d / "demo.css").is_file()]
         switch, alternates = [], []
-        for lang in LANGS:
+        for lang in self.langs:
             other = by_slug[ch.slug].get(lang)
-            href = f"{root}{other.out_path}" if other else f"{root}{INDEX[lang]}"
+            href = f"{root}{other.out_path}" if other else f"{root}{strings.index_path(lang)}"
             switch.append({"lang": lang, "name": self.i18n[lang]["lang_name"], "html_lang": self.i18n[lang]["html_lang"],
                            "href": href, "current": lang == ch.lang, "missing": other is None})
             if other and lang != ch.lang:
@@ -800,30 +774,30 @@ class _Renderer:
             page={"title": ch.title, "summary": ch.summary, "slug": ch.slug, "lang": ch.lang, "meta": ch.meta},
             body=Markup(body), toc=Markup(toc),
             has_math=bool(ch.maths), live="data-live-demo" in body, scripts=scripts, styles=styles,
-            switch=switch, alternates=alternates, home=f"{root}{INDEX[ch.lang]}",
+            switch=switch, alternates=alternates, home=f"{root}{strings.index_path(ch.lang)}",
             prev={"href": f"{root}{prev.out_path}", "title": prev.title} if prev else None,
             next={"href": f"{root}{nxt.out_path}", "title": nxt.title} if nxt else None,
         )
         return self.render_template("chapter.html", ctx)
 
     def render_index(self, lang, slugs, by_slug):
-        root = "./" if "/" not in INDEX[lang] else "../"
+        root = "./" if "/" not in strings.index_path(lang) else "../"
         entries = []
         for slug in slugs:
             versions = by_slug[slug]
-            ch = versions.get(lang) or next(versions[l] for l in LANGS if l in versions)
+            ch = versions.get(lang) or next(versions[l] for l in self.langs if l in versions)
             entries.append({
                 "slug": slug, "title": ch.title, "summary": ch.summary, "lang": ch.lang,
                 "html_lang": self.i18n[ch.lang]["html_lang"], "href": f"{root}{ch.out_path}",
                 "translated": ch.lang == lang,
                 "others": [{"lang": l, "name": self.i18n[l]["lang_name"], "html_lang": self.i18n[l]["html_lang"],
-                            "href": f"{root}{versions[l].out_path}"} for l in LANGS if l in versions and l != ch.lang],
+                            "href": f"{root}{versions[l].out_path}"} for l in self.langs if l in versions and l != ch.lang],
             })
         switch = [{"lang": l, "name": self.i18n[l]["lang_name"], "html_lang": self.i18n[l]["html_lang"],
-                   "href": f"{root}{INDEX[l]}", "current": l == lang, "missing": False} for l in LANGS]
-        alternates = [{"lang": self.i18n[l]["html_lang"], "href": f"{root}{INDEX[l]}"} for l in LANGS if l != lang]
-        ctx = self.page_context(lang, root, INDEX[lang])
-        ctx.update(chapters=entries, switch=switch, alternates=alternates, home=f"{root}{INDEX[lang]}",
+                   "href": f"{root}{strings.index_path(l)}", "current": l == lang, "missing": False} for l in self.langs]
+        alternates = [{"lang": self.i18n[l]["html_lang"], "href": f"{root}{strings.index_path(l)}"} for l in self.langs if l != lang]
+        ctx = self.page_context(lang, root, strings.index_path(lang))
+        ctx.update(chapters=entries, switch=switch, alternates=alternates, home=f"{root}{strings.index_path(lang)}",
                    has_math=False, live=False, scripts=[], styles=[], page={"title": "", "lang": lang})
         return self.render_template("index.html", ctx)
 
@@ -908,12 +882,12 @@ class _Renderer:
         self.check_problems()
         slugs = sorted(by_slug, key=lambda s: (min(c.order for c in by_slug[s].values()), s))
         pages = {}
-        for lang in LANGS:
+        for lang in self.langs:
             seq = sorted((c for c in chapters if c.lang == lang), key=lambda c: (c.order, c.slug))
             for k, ch in enumerate(seq):
                 neighbours = (seq[k - 1] if k else None, seq[k + 1] if k + 1 < len(seq) else None)
                 pages[ch.out_path] = (self.render_chapter(ch, by_slug, neighbours), ch)
-            pages[INDEX[lang]] = (self.render_index(lang, slugs, by_slug), None)
+            pages[strings.index_path(lang)] = (self.render_index(lang, slugs, by_slug), None)
         for out_path, (page, _) in pages.items():
             self.files[out_path] = page.encode("utf-8")
         self.check_problems()
@@ -931,7 +905,7 @@ class _Renderer:
                 dest.write_bytes(src)
             written.append(dest)
         n_demos = sum(len(c.demos) for c in chapters)
-        self.progress(f"rendered {len(chapters)} chapters ({', '.join(f'{sum(c.lang == l for c in chapters)} {l}' for l in LANGS)}), "
+        self.progress(f"rendered {len(chapters)} chapters ({', '.join(f'{sum(c.lang == l for c in chapters)} {l}' for l in self.langs)}), "
                       f"{n_demos} demos, {len(written)} files")
         return written
 
