@@ -260,7 +260,8 @@ def pseudo_site(tmp_path_factory):
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "node_modules" not in p.parts}
     touched = add_pseudo_language(root)
     out = root.parent / "site"
-    context = nb.build(out, root=root, runtime=False, progress=lambda m: None)
+    cache = os.environ.get("NNVIZ_MODEL_CACHE") or REPO / ".cache"     # the trained models, not retrained
+    context = nb.build(out, root=root, cache=cache, runtime=False, progress=lambda m: None)
     after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "node_modules" not in p.parts}
     changed = {p for p in after if before.get(p) != after[p]}
     return out, context, changed, touched

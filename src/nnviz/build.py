@@ -29,7 +29,7 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     load_data = load_data or data.load
     cache = Path(cache or os.environ.get("NNVIZ_MODEL_CACHE") or root / ".cache")
     clean_stale(Path(out))
-    datasets, notices = load_datasets({s.dataset for s in specs}, load_data, progress)
+    datasets = load_datasets({s.dataset for s in specs}, load_data, progress)
     trained = train_all([s for s in specs if s.dataset in datasets], datasets, cache, progress)
     results = analyse_all(trained, datasets, cache, progress)
     tmp = Path(out).parent / f".{Path(out).name}.tmp-{os.getpid()}"
@@ -37,7 +37,8 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     tmp.mkdir(parents=True)
     try:
         unavailable = sorted(s.name for s in specs if s.dataset not in datasets)
-        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress)
+        missing = sorted({s.dataset for s in specs} - set(datasets))
+        context = write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress)
         swap(tmp, Path(out))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -47,8 +48,9 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
 
 
 def load_datasets(names, load_data, progress):
-    """{name: Dataset} for every dataset that can be had; a one-line notice for each that cannot."""
-    datasets, notices = {}, []
+    """{name: Dataset} for every dataset that can be had; a one-line notice in the build log for each
+    that cannot (pages say it in their own words, without the builder's paths or errors)."""
+    datasets = {}
     for name in sorted(names):
         try:
             datasets[name] = load_data(name)
@@ -56,9 +58,8 @@ def load_datasets(names, load_data, progress):
             if name not in OPTIONAL:      # the chapters need it: one clear error, not a notice
                 raise data.DataUnavailable(f"{e} (the site needs {name}; only "
                                            f"{', '.join(OPTIONAL)} may be missing)") from None
-            notices.append(str(e).replace(str(Path.home()), "~"))   # pages never show the builder's home
             progress(f"NOTICE: {e}")
-    return datasets, notices
+    return datasets
 
 
 def train_all(specs, datasets, cache, progress):
@@ -86,7 +87,7 @@ def analyse_all(trained, datasets, cache, progress):
     return out
 
 
-def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress):
+def write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress):
     """Export data, vendor the browser runtime and render the pages into `tmp`."""
     from .render import render_site
     entries, analyses, preds = {}, {}, {}
@@ -110,7 +111,7 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if runtime:
         load_script(root / "scripts" / "vendor_runtime.py").vendor(tmp, root, progress=progress)
-    context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets, root), "notices": notices,
+    context = {"models": entries, "unavailable": unavailable, "vars": chapter_vars(entries, analyses, datasets, root), "missing": missing,
                "data": {"analysis": analyses, "compare": compare,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}

@@ -24,7 +24,7 @@ Directives start at column 0 and stand alone on their line. Nothing inside fence
 or `code spans` is touched.
 
 A demo partial (Jinja, autoescaped, StrictUndefined in strict mode) sees the whole context
-(models, vars, data, notices) plus `demo` = {name, args, model, id, lang, line}, `s` (the demo's
+(models, vars, data, missing datasets) plus `demo` = {name, args, model, id, lang, line}, `s` (the demo's
 strings.toml for the page language), `t` (site-wide strings, with `t.classes[dataset]` and
 `t.labels[dataset]`), `lang` and `root` (e.g. "../"), the filter `s.key|fill(name=value)` and two
 helpers: `fail("message")` stops the build with the directive's file:line,
@@ -286,7 +286,7 @@ class _Renderer:
     def __init__(self, root, out, context, strict, progress):
         self.root, self.out = Path(root), Path(out)
         self.context = dict(context)
-        for key, default in (("models", {}), ("vars", {}), ("data", {}), ("notices", [])):
+        for key, default in (("models", {}), ("vars", {}), ("data", {}), ("missing", [])):
             self.context.setdefault(key, default)
         self.strict, self.progress = strict, progress
         self.problems = []
@@ -944,7 +944,7 @@ def render_site(root: Path, out: Path, context: dict, strict: bool = True, progr
     """Render chapters/, templates/, demos/ and static/ of `root` into `out`; return the files written.
 
     `context`: {"models": {name: entry}, "vars": nested values for {{ a.b }}, "data": free dict for
-    demos, "notices": [str]}. Files the build already wrote into `out` (data/...) are checked, never
+    demos, "missing": [dataset names the build could not get]}. Files the build already wrote into `out` (data/...) are checked, never
     touched. Nothing is written unless every page rendered and passed its checks (strict mode).
     """
     return _Renderer(root, out, context, strict, progress).run()
