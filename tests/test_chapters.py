@@ -126,6 +126,8 @@ def fake_var_tree():
                         "test_loss": hist, "test_acc": hist},
             "train_seconds": 1.0,
         }
+        if spec.hidden:                  # first-layer neurons of a 28x28 model (analyse.stroke_share)
+            analyses[spec.name]["stroke_share"] = [0.5] * spec.hidden[0]
     datasets = {name: SimpleNamespace(name=name, y_train=[0] * 7, y_test=[0] * 3, classes=[str(c) for c in range(10)])
                 for name in ("mnist", "fashion")}
     return chapter_vars(entries, analyses, datasets)

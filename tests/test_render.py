@@ -26,7 +26,7 @@ CONTEXT = {
     },
     "vars": {"acc": {"mnist_softmax": "92.6%", "mnist_h16x16": "94.9%"}, "params": {"mnist_h16x16": "13,002"}},
     "data": {"analysis": {}},
-    "notices": ["CIFAR-10 skipped: archive not found"],
+    "missing": ["cifar10"],
 }
 
 EN = """\
@@ -263,8 +263,9 @@ def test_index_pages(site):
     assert index.index("What a network learns") < index.index("Only in English")
     assert "Templates, features and mistakes." in index
     assert 'href="./en/what.html"' in index and 'href="./zh/what.html"' in index
-    assert "CIFAR-10 skipped: archive not found" in index
+    assert "need the CIFAR-10 files, which were not available" in index      # said for readers, no build internals
     zh = (out / "zh" / "index.html").read_text()
+    assert "需要 CIFAR-10 的数据文件" in zh
     assert "神经网络学到了什么" in zh and 'href="../zh/what.html"' in zh
     assert 'href="../en/only.html"' in zh and "尚未翻译" in zh and 'lang="en"' in zh
     assert 'href="../index.html" lang="en"' in zh

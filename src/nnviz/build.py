@@ -19,6 +19,7 @@ from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPARE = ("mnist-softmax", "mnist-h10")   # "what the hidden layer changed"
+STROKE = 0.3      # a first-layer neuron counts as "one stroke" when that stroke holds this share of its weight
 OPTIONAL = ("cifar10",)   # in no reachable registry: a build without it says so and goes on
 
 
@@ -205,9 +206,16 @@ def chapter_vars(entries, analyses, datasets, root=ROOT):
                          "pred": strings.PerLanguage({lang: c[j] for lang, c in named.items()}), "count": str(cm[i][j])}
         v["recall"][k] = {str(c): pct(r) for c, r in enumerate(a["recall"])}
         v["precision"][k] = {str(c): pct(p) for c, p in enumerate(a["precision"])}
+        if "stroke_share" in a:      # first-layer neurons whose weight is mostly one stroke (analyse.stroke_share)
+            shares = a["stroke_share"]
+            v.setdefault("strokes", {})[k] = {"count": str(sum(s >= STROKE for s in shares)), "of": str(len(shares)),
+                                               "best": pct(max(shares)), "min": pct(STROKE, 0)}
         if a["history"]["test_acc"]:
-            v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}","train_acc": pct(a["history"]["train_acc"][-1]),
-                                             "test_acc": pct(a["history"]["test_acc"][-1])}
+            h = a["history"]
+            best = min(range(len(h["test_loss"])), key=h["test_loss"].__getitem__)    # the epoch of lowest test loss
+            v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}", "train_acc": pct(h["train_acc"][-1]),
+                                             "test_acc": pct(h["test_acc"][-1]), "test_loss": f"{h['test_loss'][-1]:.3f}",
+                                             "best_loss": f"{h['test_loss'][best]:.3f}", "best_loss_epoch": str(h["epoch"][best])}
     for name, ds in datasets.items():
         v["n"][f"{name}_train"] = f"{len(ds.y_train):,}"
         v["n"][f"{name}_test"] = f"{len(ds.y_test):,}"
