@@ -116,6 +116,7 @@ def make_tree(tmp_path, chapters=None, with_math=True):
     shutil.copy(REPO / "static" / "css" / "site.css", root / "static" / "css" / "site.css")
     (root / "static" / "js").mkdir()
     (root / "static" / "js" / "nnviz.js").write_text("export {};\n")
+    shutil.copy(REPO / "static" / "js" / "lang-switch.js", root / "static" / "js" / "lang-switch.js")
     shutil.copytree(REPO / "demos" / "figure", root / "demos" / "figure")
     probe = root / "demos" / "probe"
     probe.mkdir()
@@ -246,8 +247,8 @@ def test_toc_and_language_switch(site):
     assert "<summary>Contents</summary>" in en and "<summary>目录</summary>" in zh
     assert 'href="#a-smaller-part"' in en
     assert 'href="#模板"' in zh and 'id="模板"' in zh                  # Chinese headings keep their words
-    assert '<a href="../zh/what.html" lang="zh-Hans" hreflang="zh-Hans">中文</a>' in en
-    assert '<a href="../en/what.html" lang="en" hreflang="en">English</a>' in zh
+    assert '<a href="../zh/what.html" lang="zh-Hans" hreflang="zh-Hans" data-same-page>中文</a>' in en
+    assert '<a href="../en/what.html" lang="en" hreflang="en" data-same-page>English</a>' in zh
     assert '<link rel="alternate" hreflang="zh-Hans" href="../zh/what.html">' in en
     assert 'aria-label="切换语言"' in zh
     # untranslated: the switch leads to the other language's index
