@@ -851,7 +851,7 @@ class DrawLab {
       c.setAttribute("role", "img");
       body.append(c);
     }
-    c.setAttribute("aria-label", this.q(`[data-caption="${name}"]`).textContent || name);
+    c.setAttribute("aria-label", this.q(`[data-caption="${name}"]`).textContent || this.S[name]);
     paintImage(c, values, (v) => diverging(v, scale));
   }
 
