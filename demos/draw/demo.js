@@ -249,7 +249,7 @@ class DrawLab {
   connect() {
     const start = () => {
       if (!window.nnviz) {
-        this.q(".draw-verdict-conf").textContent = "nnviz.js missing";
+        this.q(".draw-verdict-conf").textContent = this.S.failed;
         return;
       }
       this.q(".draw-verdict-conf").textContent = this.S.waiting;
@@ -806,7 +806,7 @@ class DrawLab {
       b.setAttribute("aria-label", `${this.S.output} ${this.classes[k]} ${shortPercent(p)}`);
     });
     this.q(".draw-verdict-digit").textContent = this.classes[res.pred];
-    this.q(".draw-verdict-conf").textContent = `${percent(res.conf)} ${this.S.sure}`;
+    this.q(".draw-verdict-conf").textContent = fill(this.S.sure, {p: percent(res.conf)});
     this.drawLinks();
   }
 
@@ -830,8 +830,8 @@ class DrawLab {
       this.q('[data-caption="weights"]').textContent = fill(S.weights_hidden, {l});
       this.q('[data-caption="contrib"]').textContent = S.contrib_hidden;
     }
-    this.q('[data-scale="weights"]').textContent = `(${fill(S.scale_to, {v: fmt(wScale, wScale < 0.1 ? 3 : 2)})})`;
-    this.q('[data-scale="contrib"]').textContent = `(${fill(S.scale_to, {v: fmt(cScale, cScale < 0.1 ? 3 : 2)})})`;
+    this.q('[data-scale="weights"]').textContent = fill(S.scale_to, {v: fmt(wScale, wScale < 0.1 ? 3 : 2)});
+    this.q('[data-scale="contrib"]').textContent = fill(S.scale_to, {v: fmt(cScale, cScale < 0.1 ? 3 : 2)});
     this.q(".draw-legend-text").textContent = pixels ? `${S.legend_w} ${S.legend_c}` : S.legend_h;
     this.q(".draw-folded").hidden = !(pixels);
     const arith = this.q(".draw-arith");
@@ -888,7 +888,7 @@ class DrawLab {
     const c = this.q('[data-map="why"]');
     paintImage(c, w.map, (v) => diverging(v, scale));
     c.setAttribute("aria-label", fill(this.S.why, {a: A, b: B}));
-    this.q('[data-scale="why"]').textContent = `(${fill(this.S.scale_to, {v: fmt(scale, 3)})})`;
+    this.q('[data-scale="why"]').textContent = fill(this.S.scale_to, {v: fmt(scale, 3)});
     const winner = w.diff >= 0 ? A : B;
     const arith = this.q(".draw-why-arith");
     arith.replaceChildren(
