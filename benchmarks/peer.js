@@ -1,6 +1,6 @@
 /* The benchmark's peer: a plain-JavaScript forward pass of the very same weights.
  *
- * BENCHMARK ONLY. The site itself never computes in JS (DESIGN.md: one forward pass, in Python);
+ * BENCHMARK ONLY. The site itself never computes in JS (one forward pass, in Python: src/nnviz/forward.py);
  * benchmarks/run.py copies this file into a temporary copy of the site, next to page.html, to
  * measure what Pyodide costs against the simplest possible alternative.
  *

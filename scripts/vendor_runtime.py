@@ -44,6 +44,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from nnviz.common import NnvizError
+
 PYODIDE_VERSION = "0.27.7"
 # What a classic worker's loadPyodide() + loadPackage("numpy") request (checked in Chromium); the
 # ES-module loader pyodide.mjs, the .d.ts and source maps are not needed.
@@ -59,7 +61,7 @@ NUMPY_SHA256 = "ebb61241d962b98b21597d7ce43b67668a6d5bab3acec4fbe958657320d7cd08
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # earliest date a zip can hold: no build time leaks in
 
 
-class VendorError(RuntimeError):
+class VendorError(NnvizError, RuntimeError):
     """Set-up of the browser runtime cannot go on; the message says what to do."""
 
 

@@ -32,6 +32,7 @@ import pytest
 from nnviz import analyse as an
 from nnviz import build as nb
 from nnviz import cli, data, export, train
+from nnviz.cache import content_digest
 from nnviz import forward as fw
 from nnviz.specs import Spec
 
@@ -160,7 +161,7 @@ def cli_build(monkeypatch, capsys, out, root, cache, **kw):
     """`nnviz build --out OUT` on the tiny config; returns (exit status, stdout, stderr)."""
     monkeypatch.setattr(cli, "build", functools.partial(
         nb.build, root=root, specs=kw.get("specs", SPECS), load_data=kw.get("load_data", tiny_load),
-        cache=cache, runtime=kw.get("runtime", False), progress=lambda *a: None))
+        cache=cache, runtime=kw.get("runtime", False), progress=kw.get("progress", lambda *a: None)))
     status = cli.main(["build", "--out", str(out)])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
@@ -314,7 +315,7 @@ def test_pictures_and_sprites(built):
 def test_pages_and_runtime(built):
     out, *_ = built
     for rel in ("index.html", "zh/index.html", "en/tiny.html", "zh/tiny.html", "static/css/site.css",
-                "static/js/nnviz.js", "static/demos/draw.js", "static/demos/confusion.css"):
+                "static/js/nnviz.js", "static/demos/draw/demo.js", "static/demos/confusion/demo.css"):
         assert (out / rel).is_file(), rel
     en = (out / "en" / "tiny.html").read_text(encoding="utf-8")
     acc = json.loads((out / "data" / "models.json").read_text())[0]["test_accuracy"]
@@ -570,28 +571,52 @@ def test_chapter_errors_give_file_and_line(tmp_path, monkeypatch, capsys, built,
     assert [p.name for p in out.iterdir()] == ["keep.txt"] and leftovers(out) == []
 
 
-def test_model_cache_file_that_breaks_its_spec_is_a_clear_error(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("damage", ["reshaped", "truncated"])
+def test_damaged_model_cache_file_is_retrained_with_one_notice(tmp_path, monkeypatch, capsys, damage):
+    """Issue 16.2: an entry that does not match its digest is recomputed, never published."""
     cache = tmp_path / "cache"
     root = make_root(tmp_path)
     assert cli_build(monkeypatch, capsys, tmp_path / "site", root, cache)[0] == 0
+    before = snapshot(tmp_path / "site")
     path = next((cache / "models").glob("tiny-h8-*.npz"))
-    with np.load(path) as z:
-        arrays = dict(z)
-    arrays["W2"] = arrays["W2"][:7]                          # (8, 10) -> (7, 10)
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-    status, _, err = cli_build(monkeypatch, capsys, tmp_path / "site", root, cache)
-    assert_clean_error(status, err, str(path), "W2 has shape (7, 10)", "expects (8, 10)")
+    if damage == "reshaped":
+        with np.load(path) as z:
+            arrays = dict(z)
+        arrays["W2"] = arrays["W2"][:7]                          # (8, 10) -> (7, 10)
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+    else:
+        path.write_bytes(path.read_bytes()[:2000])
+    notices = []
+    status, _, err = cli_build(monkeypatch, capsys, tmp_path / "site", root, cache, progress=notices.append)
+    assert status == 0 and "Traceback" not in err, err
+    assert [n for n in notices if n.startswith("NOTICE: ") and "CIFAR" not in n] == [
+        next(n for n in notices if str(path) in n)]
+    weights = lambda snap: {k: v for k, v in snap.items() if k.endswith(".npz")}
+    assert weights(snapshot(tmp_path / "site")) == weights(before)   # retrained to the same numbers
 
 
-def test_damaged_model_cache_file_is_a_clear_error(tmp_path, monkeypatch, capsys):
+def test_nan_weights_in_the_cache_are_a_clear_error(tmp_path, monkeypatch, capsys):
     cache = tmp_path / "cache"
     root = make_root(tmp_path)
     assert cli_build(monkeypatch, capsys, tmp_path / "site", root, cache)[0] == 0
     path = next((cache / "models").glob("tiny-softmax-*.npz"))
-    path.write_bytes(path.read_bytes()[:2000])               # truncated
-    status, _, err = cli_build(monkeypatch, capsys, tmp_path / "site", root, cache)
-    assert_clean_error(status, err, str(path))
+    with np.load(path) as z:
+        arrays = dict(z)
+    arrays["W1"][5, 2] = np.nan
+    arrays["digest"] = np.array(content_digest(arrays))
+    np.savez(path, **arrays)
+    status, _, err = cli_build(monkeypatch, capsys, tmp_path / "site2", root, cache)
+    assert_clean_error(status, err, str(path), "W1 of model tiny-softmax holds NaN or inf")
+
+
+def test_ctrl_c_is_exit_130_with_one_line(monkeypatch, capsys, tmp_path):
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "build", interrupted)
+    assert cli.main(["build", "--out", str(tmp_path / "site")]) == 130
+    err = capsys.readouterr().err
+    assert err == "interrupted\n"
 
 
 def test_missing_runtime_is_a_clear_error(tmp_path, monkeypatch, capsys):

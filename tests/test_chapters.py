@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from nnviz.build import chapter_vars, key
-from nnviz.render import parse_args, parse_front_matter
+from nnviz.chapters import parse_args, parse_front_matter
 from nnviz.specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[1]

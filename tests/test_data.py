@@ -423,6 +423,23 @@ def test_bad_cache_entry_is_rederived(tmp_path, monkeypatch, quiet, damage):
     assert any("re-deriving" in line and str(cached) in line for line in quiet[1])
 
 
+@pytest.mark.parametrize("digest", ["arrays only", "recomputed"])
+def test_cache_with_reversed_class_names_is_rederived(tmp_path, monkeypatch, quiet, digest):
+    """Issue 16.4: the digest covers everything the cache holds, class names included."""
+    arrays = tiny_mnist()
+    write_idx_set(tmp_path / "dl", arrays)
+    pin(monkeypatch, "mnist", arrays)
+    ds = data.load("mnist", data_dir=tmp_path / "dl", progress=quiet[0])
+    cached = data.cache_dir() / "data" / "mnist.npz"
+    wrong = data.Dataset(**{**vars(ds), "classes": ds.classes[::-1]})
+    stored = ds.digest if digest == "arrays only" else data.cache_digest(wrong)
+    np.savez(cached, x_train=arrays[0], y_train=arrays[1], x_test=arrays[2], y_test=arrays[3],
+             classes=np.array(wrong.classes), digest=np.array(stored))
+    again = data.load("mnist", data_dir=tmp_path / "dl", progress=quiet[0])
+    assert again.classes == data.CLASSES["mnist"]
+    assert any("re-deriving" in line and str(cached) in line for line in quiet[1])
+
+
 def test_cache_dir_follows_env(tmp_path, monkeypatch):
     monkeypatch.setenv("NNVIZ_CACHE", str(tmp_path / "elsewhere"))
     assert data.cache_dir() == tmp_path / "elsewhere"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nnviz import render
+from nnviz import katex, render
 from nnviz.render import BuildError, render_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,7 +121,8 @@ def make_tree(tmp_path, chapters=None, with_math=True):
     probe = root / "demos" / "probe"
     probe.mkdir()
     (probe / "partial.html").write_text(PROBE)
-    (probe / "demo.js").write_text("export const probe = 1;\n")
+    (probe / "demo.js").write_text('import {h} from "./helper.js";\nexport const probe = h;\n')
+    (probe / "helper.js").write_text("export const h = 1;\n")
     (probe / "demo.css").write_text(".probe-caption { color: var(--accent); }\n")
     (probe / "strings.toml").write_text('[en]\nwaiting = "Loading…"\n\n[zh]\nwaiting = "加载中…"\n', encoding="utf-8")
     if chapters is None:
@@ -163,7 +164,7 @@ def site(tmp_path_factory):
 def test_pages_and_assets_exist(site):
     out, _ = site
     for rel in ("index.html", "zh/index.html", "en/what.html", "en/only.html", "zh/what.html",
-                "static/css/site.css", "static/js/nnviz.js", "static/demos/probe.js", "static/demos/probe.css",
+                "static/css/site.css", "static/js/nnviz.js", "static/demos/probe/demo.js", "static/demos/probe/demo.css",
                 "static/katex/katex.min.css"):
         assert (out / rel).is_file(), rel
     assert list((out / "static" / "katex" / "fonts").glob("*.woff2"))
@@ -209,8 +210,9 @@ def test_demo_partial_and_assets(site):
     assert '<div class="demo" data-live-demo id="demo-1" data-model="mnist-h16x16" data-lang="en">' in en
     assert "Try it 2 models" in en
     assert '<p><div class="demo"' not in en                     # not wrapped in a paragraph
-    assert en.count('src="../static/demos/probe.js"') == 1
-    assert en.count('href="../static/demos/probe.css"') == 1
+    assert en.count('src="../static/demos/probe/demo.js"') == 1 and "helper.js" not in en   # C1
+    assert (out / "static" / "demos" / "probe" / "helper.js").is_file()
+    assert en.count('href="../static/demos/probe/demo.css"') == 1
     assert 'src="../static/js/nnviz.js"' in en
     assert '<meta name="nnviz-root" content="../">' in en
     only = (out / "en" / "only.html").read_text()
@@ -397,7 +399,7 @@ def test_math_errors(tmp_path):
 
 
 def test_missing_katex_is_clear(tmp_path, monkeypatch):
-    monkeypatch.setattr(render._Renderer, "katex_paths", lambda self: ("node", None, None))
+    monkeypatch.setattr(katex, "katex_paths", lambda root: ("node", None, None))
     msg = broken(tmp_path, with_line(OK, 6, "Some $x$ here."))
     assert msg.startswith("chapters/en/bad.md:6: the chapters use math")
     assert "npm ci" in msg and "katex_render.mjs" in msg
@@ -458,3 +460,149 @@ def test_i18n_tables_match():
 def test_parse_args():
     assert render.parse_args(' a=1 b="x y" c=\'q\' d="say \\"hi\\""', "f:1") == {
         "a": "1", "b": "x y", "c": "q", "d": 'say "hi"'}
+
+
+# ------------------------------------------------------------------ C4: ::: if dataset=NAME
+
+IF_TEXT = """\
+---
+title: Conditional
+---
+Always here.
+
+::: if dataset=mnist
+MNIST loaded, {{ acc.mnist_softmax }}.
+
+::: note
+Inside a shown branch.
+:::
+::: else
+MNIST missing.
+:::
+
+::: if dataset=cifar10
+CIFAR loaded.
+::: demo probe model=mnist-softmax
+::: note
+Hidden note.
+:::
+::: else
+CIFAR missing.
+:::
+"""
+
+
+def test_if_dataset_shows_the_branch_of_what_loaded(tmp_path):
+    context = {**CONTEXT, "data": {"analysis": {}, "datasets": {"mnist": {"classes": [], "train": 1, "test": 1}}}}
+    out, _ = build(tmp_path, {"en/if.md": IF_TEXT}, context=context)
+    page = (out / "en" / "if.html").read_text()
+    assert "Always here." in page and "MNIST loaded, 92.6%." in page and "Inside a shown branch." in page
+    assert "MNIST missing." not in page
+    assert "CIFAR missing." in page
+    assert "CIFAR loaded." not in page and "Hidden note." not in page and 'class="demo"' not in page
+    assert page.count("<aside") == 1
+
+
+@pytest.mark.parametrize("lines, n, expect", [
+    (["::: if dataset=cifar100", "x", ":::"], 5, "unknown dataset 'cifar100' in '::: if'; known datasets: cifar10, "
+                                                 "fashion, mnist (did you mean 'cifar10'?)"),
+    (["::: if dataset=mnist", "x"], 5, "'::: if' is never closed"),
+    (["::: if", "x", ":::"], 5, "expected '::: if dataset=NAME'"),
+    (["::: else"], 5, "'::: else' outside an '::: if' block"),
+    (["::: if dataset=mnist", "::: else", "::: else", ":::"], 7, "'::: else' outside"),
+])
+def test_if_errors(tmp_path, lines, n, expect):
+    text = OK
+    for k, line in enumerate(lines):
+        text = with_line(text, 5 + k, line)
+    msg = broken(tmp_path, text)
+    assert msg.startswith(f"chapters/en/bad.md:{n}: ") and expect in msg, msg
+
+
+# ------------------------------------------------------------------ issue 16, items 11-14
+
+def test_chapter_in_another_encoding_names_the_file_and_utf8(tmp_path):
+    root, out = make_tree(tmp_path, {})
+    bad = root / "chapters" / "en" / "bad.md"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(OK.encode("utf-16"))
+    with pytest.raises(BuildError, match=r"^chapters/en/bad.md:1: the file looks like UTF-16; expected UTF-8"):
+        render_site(root, out, CONTEXT, progress=lambda m: None)
+    bad.write_bytes(with_line(OK, 6, "Caf\xe9 au lait.").encode("latin-1"))
+    with pytest.raises(BuildError, match=r"^chapters/en/bad.md:6: byte 0xe9 is not valid UTF-8; expected UTF-8"):
+        render_site(root, out, CONTEXT, progress=lambda m: None)
+
+
+def test_unclosed_fence_is_an_error_at_its_opening_line(tmp_path):
+    text = with_line(OK, 5, "```python\nx = 1\n\n::: demo probe\n{{ acc.mnist_softmax }}")
+    msg = broken(tmp_path, text)
+    assert msg.startswith("chapters/en/bad.md:5: the code fence ``` opened here is never closed"), msg
+
+
+def test_variables_in_the_title_are_substituted_or_rejected(tmp_path):
+    text = "---\ntitle: Softmax gets {{ acc.mnist_softmax }}\nsummary: At {{ acc.mnist_h16x16 }}\n---\nBody.\n"
+    out, _ = build(tmp_path, {"en/t.md": text})
+    page = (out / "en" / "t.html").read_text()
+    assert "<title>Softmax gets 92.6% · nnviz</title>" in page and "<h1>Softmax gets 92.6%</h1>" in page
+    assert "At 94.9%" in page and "{{" not in page
+    assert "Softmax gets 92.6%" in (out / "index.html").read_text()
+    msg = broken(tmp_path / "2", "---\ntitle: Gets {{ acc.nope }}\n---\nBody.\n")
+    assert msg.startswith("chapters/en/bad.md:2: unknown variable 'acc.nope'")
+
+
+@pytest.mark.parametrize("html, what", [
+    ('<meta http-equiv="refresh" content="0; url=https://example.org/">', 'meta http-equiv="refresh"'),
+    ('<img alt="x" src="../data/fallback.png" srcset="../data/fallback.png 1x, https://example.org/a.png 2x">',
+     '<img srcset="https://example.org/a.png"> loads from outside the site'),
+    ('<div style="background: url(\'//example.org/a.png\')">x</div>',
+     '<div style="//example.org/a.png"> loads from outside the site'),
+    ('<img alt="x" src="../data/fallback.png" srcset="../data/nothing.png 2x">', "points to data/nothing.png"),
+])
+def test_page_check_catches_refresh_srcset_and_style_urls(tmp_path, html, what):
+    msg = broken(tmp_path, with_line(OK, 7, html))
+    assert msg.startswith("chapters/en/bad.md:7: page en/bad.html: ") and what in msg, msg
+
+
+def test_page_check_reports_the_page_line_for_what_a_partial_wrote(tmp_path):
+    root, out = make_tree(tmp_path, {"en/bad.md": with_line(OK, 5, "::: demo probe")})
+    (root / "demos" / "probe" / "partial.html").write_text('<div>\n\n<img alt="" src="https://example.org/x.png">\n</div>\n')
+    with pytest.raises(BuildError) as e:
+        render_site(root, out, CONTEXT, progress=lambda m: None)
+    m = re.match(r"^en/bad\.html:(\d+): page en/bad\.html \(from its template or a demo partial\): <img src=", str(e.value))
+    assert m and int(m.group(1)) > 1, str(e.value)
+
+
+def test_math_extraction_does_linear_work(tmp_path, monkeypatch):
+    """Unpaired dollars (issue 16 #14: 80k of them in 3 MB took 26 s): count the characters every search
+    of our inline patterns and every line lookup may scan. At this size quadratic work would be ~10^9,
+    linear ~10^6 (the real 3 MB case is the same shape, only slower to run)."""
+    from nnviz import mdext
+    from nnviz.chapters import Chapter
+    from nnviz.pages import Site
+    scanned = [0]
+
+    class Counting:
+        def __init__(self, regex):
+            self.regex = regex
+
+        def search(self, data, pos=0, *a):
+            scanned[0] += len(data) - pos
+            return self.regex.search(data, pos, *a)
+
+        def __getattr__(self, name):
+            return getattr(self.regex, name)
+    for cls in (mdext.MathInline, mdext.Variable):
+        real = cls.getCompiledRegExp
+        monkeypatch.setattr(cls, "getCompiledRegExp", lambda self, real=real: Counting(real(self)))
+    para = "costs $5, or $6 with tax, said line $k; then $\\alpha$ again\n" * 7 + "and $y$ {{ acc.mnist_softmax }}.\n\n"
+    lines = (para * 500).split("\n")          # 4,000 lines, 11,000 unpaired dollars, 1,000 formulas, 270 kB
+    ch = Chapter(lang="en", slug="big", rel="chapters/en/big.md", source=["---", "title: x", "---"] + lines,
+                 body_start=3, meta={"title": "x"}, meta_lines={"title": 2}, order=1)
+    root, out = make_tree(tmp_path, {})
+    site = Site(root, out, CONTEXT, True, lambda m: None)
+    site.convert(ch)
+    size = len("\n".join(lines))
+    assert [m.tex for m in ch.maths[:9]] == ["\\alpha"] * 7 + ["y", "\\alpha"]
+    assert len(ch.maths) == 4000 and ch.maths[-1].line == 3 + len(lines) - 2 and not site.problems
+    assert ch.scanned < 3 * size, ch.scanned
+    assert scanned[0] < 20 * size, scanned[0]

@@ -1,4 +1,4 @@
-"""train.py: backward pass against a numerical gradient (float64), determinism, optimisers, cache."""
+"""train.py: backward pass against a numerical gradient (float64), determinism, optimisers."""
 from dataclasses import replace
 
 import numpy as np
@@ -80,31 +80,6 @@ def test_curves_record_every_epoch():
     _, meta = tr.train(toy_spec(curves=True, epochs=4), Toy())
     h = meta["history"]
     assert h["epoch"] == [1, 2, 3, 4] and len(h["test_acc"]) == 4 and len(h["train_loss"]) == 4
-
-
-def test_cache_hits_and_is_keyed_by_spec(tmp_path):
-    ds = Toy()
-    m1, meta1 = tr.train_cached(toy_spec(epochs=3), ds, tmp_path)
-    files = list((tmp_path / "models").iterdir())
-    assert len(files) == 1 and files[0].name.startswith("toy-")
-    m2, meta2 = tr.train_cached(toy_spec(epochs=3), ds, tmp_path)     # hit: same file, same weights
-    assert meta1 == meta2 and np.array_equal(m1.weights[0], m2.weights[0])
-    assert len(list((tmp_path / "models").iterdir())) == 1
-    tr.train_cached(toy_spec(epochs=4), ds, tmp_path)                 # new spec, new entry
-    assert len(list((tmp_path / "models").iterdir())) == 2
-
-
-def test_crashed_training_leaves_no_cache_entry(tmp_path, monkeypatch):
-    real = np.savez
-    def half_then_crash(f, **arrays):     # the cache write dies after writing some bytes
-        if not hasattr(f, "name"):
-            return real(f, **arrays)      # in-memory serialisation in to_bytes
-        f.write(b"PK partial")
-        raise KeyboardInterrupt
-    monkeypatch.setattr(tr.np, "savez", half_then_crash)
-    with pytest.raises(KeyboardInterrupt):
-        tr.train_cached(toy_spec(epochs=2), Toy(), tmp_path)
-    assert list((tmp_path / "models").iterdir()) == []
 
 
 def test_model_table_is_well_formed():

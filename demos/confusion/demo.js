@@ -6,7 +6,7 @@
  * confident ones not already shown (.least), and the cell's average image (cell-means.png).
  * Items carry data-index (test index) and data-prob (the network's probability for its answer).
  */
-import {cropTile, loadImage, loadJSON, loadSamples, percent, rovingGrid} from "../js/samples.js";
+import {cropTile, loadImage, loadJSON, loadSamples, percent, rovingGrid} from "../../js/samples.js";
 
 function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? values[key] : m));

@@ -6,7 +6,7 @@
  * (i, i) gathers every cells["i,*"] (the wrong answer is shown under each image). Items carry
  * data-index and data-kind ("fixed" | "broke").
  */
-import {loadJSON, loadSamples, rovingGrid} from "../js/samples.js";
+import {loadJSON, loadSamples, rovingGrid} from "../../js/samples.js";
 
 function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? values[key] : m));

@@ -1,7 +1,7 @@
 /* Mistakes gallery (demos/mistakes/partial.html renders every item and its labels).
  * Draws each item's test image (data-index) from the sample sprite, and folds long galleries to
  * their first rows behind a "show all" button. */
-import {loadSamples} from "../js/samples.js";
+import {loadSamples} from "../../js/samples.js";
 
 const FOLDED = 12;
 

@@ -2,7 +2,7 @@
  * The first view is the same on every visit (a seeded shuffle); "New sample" draws another one.
  * Images come from the build's sample sprite (static/js/samples.js); when samples.json lists the
  * sprite slots that were drawn at random ("random"), only those are used, else every slot. */
-import {loadSamples, loadJSON} from "../js/samples.js";
+import {loadSamples, loadJSON} from "../../js/samples.js";
 
 /** A small seeded generator (mulberry32): the same first sample for every reader. */
 function seeded(seed) {

@@ -6,7 +6,7 @@
  * sums z of the model's own forward pass; this file only draws them.
  * Choosing a new test image selects its winning class; any class can then be chosen by its row.
  */
-import {loadSamples, loadJSON, percent} from "../js/samples.js";
+import {loadSamples, loadJSON, percent} from "../../js/samples.js";
 
 const DIV_POS = [202, 0, 32];    // the same diverging colours as export.diverging
 const DIV_NEG = [5, 113, 176];

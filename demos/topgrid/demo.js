@@ -1,7 +1,7 @@
 /* Top sample per cell (demos/topgrid/partial.html renders the grid and every cell's description).
  * Draws each cell's most confident test image (data-index) from the sample sprite; hovering or
  * focusing a cell (arrow keys move focus) shows its description (probability, count) below. */
-import {loadSamples, rovingGrid} from "../js/samples.js";
+import {loadSamples, rovingGrid} from "../../js/samples.js";
 
 function setup(fig) {
   const table = fig.querySelector("table.tg");

@@ -3,18 +3,14 @@
 data -> train (cached) -> analyse -> export + runtime + render into a temp folder -> swap into place.
 Stages compute in memory; only the last stage writes, and the old site stays intact until the swap.
 """
-import hashlib
-import json
 import os
 import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 from . import analyse as an
-from . import data, export, strings, train
-from . import forward as fw
+from . import cache as ch
+from . import data, export, strings
 from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,26 +62,14 @@ def load_datasets(names, load_data, progress):
 def train_all(specs, datasets, cache, progress):
     """[(model, meta)] in table order; cached models load in milliseconds."""
     progress(f"training {len(specs)} models (cache: {cache})")
-    return [train.train_cached(s, datasets[s.dataset], cache) for s in specs]
+    return [ch.train_cached(s, datasets[s.dataset], cache, progress) for s in specs]
 
 
 def analyse_all(trained, datasets, cache, progress):
-    """[(model, meta, analysis, pred)] for every trained model; cached like the models, keyed by
-    the model's bytes and the analysis code, so a warm rebuild skips the test-set passes."""
+    """[(model, meta, analysis, pred)] for every trained model (cached like the models)."""
     progress("analysing")
-    code = (Path(an.__file__).read_bytes() + Path(export.__file__).read_bytes())
-    out = []
-    for model, meta in trained:
-        blob = fw.to_bytes(model) + code + json.dumps(meta, sort_keys=True).encode()
-        path = cache / "analysis" / f"{model.name}-{hashlib.sha256(blob).hexdigest()[:16]}.npz"
-        if path.exists():
-            with np.load(path, allow_pickle=False) as z:
-                analysis, pred = json.loads(str(z["analysis"])), z["pred"]
-        else:
-            analysis, pred = an.analyse(model, datasets[model.spec["dataset"]], meta)
-            train.atomic_write(path, lambda f: np.savez(f, analysis=np.array(json.dumps(analysis)), pred=pred))
-        out.append((model, meta, analysis, pred))
-    return out
+    return [(model, meta, *ch.analyse_cached(model, meta, datasets[model.spec["dataset"]], cache, progress))
+            for model, meta in trained]
 
 
 def write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress):

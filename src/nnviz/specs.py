@@ -1,11 +1,28 @@
 """The model table: every network the site trains, by name. Chapters refer to models by these names.
 
-Training defaults (Adam, lr 1e-3, batch 128, standardised input) follow DESIGN.md's measurements.
+Training defaults (Adam, lr 1e-3, batch 128, standardised input) are the ones measured in benchmarks/.
 Changing a row changes its cache key, so only that model is retrained.
 """
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass
+
+from .common import NnvizError
 
 INPUT = {"mnist": 784, "fashion": 784, "cifar10": 3072}
+# C6: a model name becomes a file name (cache, site data), so it is checked wherever it enters.
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")   # use .fullmatch: "$" alone lets "a\n" through
+
+
+class SpecError(NnvizError):
+    """A model spec that cannot be trained: bad name or unknown dataset."""
+
+
+def check_name(name, where="model name"):
+    """`name` if it matches NAME_RE in full, else SpecError saying where it came from."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+        raise SpecError(f"{where}: {name!r} is not a model name; expected lower-case letters, "
+                        "digits and '-', starting with a letter or digit")
+    return name
 
 
 @dataclass(frozen=True)
@@ -26,6 +43,12 @@ class Spec:
     train_subset: int = 0        # >0: train on the first n training images only (overfitting demo)
     curves: bool = False         # record test loss/accuracy after every epoch (costs a test pass per epoch)
     note: str = ""               # one line on why this model exists
+
+    def __post_init__(self):
+        check_name(self.name, "specs.py")
+        if self.dataset not in INPUT:
+            raise SpecError(f"specs.py: model {self.name}: unknown dataset {self.dataset!r}; "
+                            f"expected one of {', '.join(INPUT)}")
 
     @property
     def layers(self):

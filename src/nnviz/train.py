@@ -3,14 +3,8 @@
 Every forward computation goes through forward.layers_forward, so the gradients here are the
 gradients of exactly the function the site runs. Shapes follow cs231n: x: (N, D), W_l: (n_{l-1}, n_l).
 """
-import hashlib
-import io
-import json
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -170,55 +164,3 @@ class ProgressBar:
     def done(self, seconds):
         self.stream.write(f"{'  ' if self.tty else '  ' + self.name + ' '}done in {seconds:.1f} s\n")
         self.stream.flush()
-
-
-# ---------------------------------------------------------------- cache
-
-def code_digest():
-    """Hash of the code that determines trained weights (the spec itself is hashed separately)."""
-    h = hashlib.sha256()
-    for name in ("forward.py", "train.py"):
-        h.update((Path(__file__).parent / name).read_bytes())
-    return h.hexdigest()
-
-
-def cache_key(spec, ds_digest):
-    blob = json.dumps([spec.as_dict(), ds_digest, code_digest()], sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def train_cached(spec, ds, cache_dir, progress=print):
-    """Load `spec`'s model from cache_dir/models/<name>-<key>.npz or train and store it atomically.
-    Returns (Model (float64), meta dict)."""
-    path = Path(cache_dir) / "models" / f"{spec.name}-{cache_key(spec, ds.digest)}.npz"
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-            return fw.load(path, name=str(path)), meta
-        except fw.ModelError:
-            raise
-        except Exception as e:   # truncated or foreign file: say which, never a bare traceback
-            raise fw.ModelError(f"{path}: damaged model cache entry ({type(e).__name__}: {e}); "
-                                "delete it to retrain") from None
-    model, meta = train(spec, ds)
-    blob = io.BytesIO(fw.to_bytes(model))
-    with np.load(blob) as z:
-        arrays = dict(z)
-    arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
-    atomic_write(path, lambda f: np.savez(f, **arrays))
-    return fw.load(path, name=str(path)), meta
-
-
-def atomic_write(path, write):
-    """Call write(fileobj) on a temp file beside `path`, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

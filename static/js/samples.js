@@ -1,7 +1,7 @@
 /* samples.js: test images and data files of the build, for the analysis demos (an ES module).
  *
- *   import {loadSamples, loadJSON, loadImage, cropTile, percent, rovingGrid} from "../js/samples.js";
- *   (from static/demos/NAME.js; paths below are relative to site/data/, found from this file's own
+ *   import {loadSamples, loadJSON, loadImage, cropTile, percent, rovingGrid} from "../../js/samples.js";
+ *   (from static/demos/NAME/demo.js; paths below are relative to site/data/, found from this file's own
  *   URL, so it works from any page.)
  *
  *   loadSamples(dataset)  Promise of the sample sprite data/<dataset>/samples.{png,json}:

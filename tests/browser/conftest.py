@@ -40,11 +40,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
-# What the pages must run under: no inline scripts, no eval; WebAssembly compiled by the runtime.
-# Inline style attributes are allowed, as in the pages' own CSP: KaTeX's typeset math needs them.
-CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
-       "connect-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; font-src 'self'; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'")
 DEMO_MODEL = "mnist-h16x16"
 IN_CI = bool(os.environ.get("CI"))
 
@@ -53,6 +48,7 @@ try:
 except ImportError:  # running from a clone without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
 from nnviz import forward  # noqa: E402
+from nnviz.pages import CSP  # noqa: E402,F401 - the pages' own policy, also sent as a header here
 
 
 def missing(reason: str):

@@ -91,6 +91,7 @@ def fixture_models():
     2-epoch training run, else random weights."""
     try:
         from nnviz import data, train
+        from nnviz.cache import cache_key
         from nnviz.specs import BY_NAME
         ds = data.load("mnist")
     except Exception as e:  # no MNIST here: random weights still test all the plumbing
@@ -100,7 +101,7 @@ def fixture_models():
     cache = Path(os.environ.get("NNVIZ_MODEL_CACHE") or REPO / ".cache") / "models"
     for name in (DEEP, SOFT):
         spec = BY_NAME[name]
-        path = cache / f"{name}-{train.cache_key(spec, ds.digest)}.npz"
+        path = cache / f"{name}-{cache_key(spec, ds.digest)}.npz"
         if path.is_file():
             models[name] = forward.load(path, name=name)
             notes.append(f"{name}: build cache")
