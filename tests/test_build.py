@@ -23,7 +23,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -194,7 +193,8 @@ def child(mode, out, root, cache, marker=""):
     hang-swap (stop between the two renames of the swap)."""
     def hang(*_):
         Path(marker).write_text(str(os.getpid()))
-        time.sleep(600)
+        print("HANGING", flush=True)      # kill_when_marked reads this line: no polling, no sleep
+        signal.pause()                    # until the test's SIGKILL
 
     train.time = FakeClock()
     if mode == "hang-render":
@@ -222,22 +222,22 @@ def run_child(mode, out, root, cache, marker=None, hash_seed="0", wait=True):
         r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert r.returncode == 0, r.stderr[-3000:]
         return r
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def kill_when_marked(proc, marker: Path, timeout=300):
-    """Wait for the child to reach its hang point, then SIGKILL it."""
-    deadline = time.monotonic() + timeout
-    while not marker.exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"the build ended (status {proc.returncode}) before its hang point:\n"
-                                 f"{proc.stderr.read()[-3000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("the build never reached its hang point")
-        time.sleep(0.05)
+def kill_when_marked(proc, marker: Path):
+    """Block until the child says it reached its hang point (or ends), then SIGKILL it."""
+    for line in proc.stdout:
+        if line.strip() == "HANGING":
+            break
+    else:
+        proc.wait(timeout=60)
+        raise AssertionError(f"the build ended (status {proc.returncode}) before its hang point:\n"
+                             f"{proc.stderr.read()[-3000:]}")
+    assert marker.exists()
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
+    proc.stdout.close()
     proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
 
@@ -387,12 +387,10 @@ def test_clean_builds_are_byte_identical(tmp_path):
     assert not [n for n in names if ".tmp" in n or n.startswith(".")]
 
 
-def test_real_site_builds_are_byte_identical(tmp_path):
+def test_real_site_builds_are_byte_identical(tmp_path, site_dir):
     """The real chapters, demos and models: `nnviz build` twice (warm model cache, as after
-    `make site`), in processes with different hash seeds, gives the same bytes."""
-    built_site = Path(os.environ.get("NNVIZ_SITE") or REPO / "site")
-    if not (built_site / "index.html").is_file():
-        pytest.skip("no built site: run `make site` first (a cold cache would train every model)")
+    `make site`; without a built site this is skipped: a cold cache would train every model), in
+    processes with different hash seeds, gives the same bytes."""
     outs = []
     for seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=seed)

@@ -460,9 +460,9 @@ MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion"])
-def test_real_data_if_cached(name, monkeypatch):
+def test_real_data_if_cached(name, monkeypatch, missing):
     if not (REAL_CACHE / "data" / f"{name}.npz").is_file():
-        pytest.skip(f"{name} not cached in {REAL_CACHE} (run python -m nnviz.data)")
+        missing(f"{name} not cached in {REAL_CACHE} (run python -m nnviz.data)")
     monkeypatch.setenv("NNVIZ_CACHE", str(REAL_CACHE))
     ds = data.load(name, progress=lambda s: None)
     assert ds.x_train.shape == (60000, 28, 28) and ds.x_test.shape == (10000, 28, 28)

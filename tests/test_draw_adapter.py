@@ -319,3 +319,26 @@ def test_centring_a_symmetric_stroke_is_stable_under_float_noise():
         noisy = img * (1 + eps)
         noisy[3, 3] *= 1 + eps  # break the symmetry by a hair
         assert draw.centre(noisy)[1] == base
+
+
+# ---------------------------------------------------------------- on real MNIST digits
+
+def test_preprocessing_keeps_real_mnist_digits_as_mnist_made_them(real_dataset, site_dir):
+    """MNIST test digits are already centred and size-normalised, so the lab's preprocessing must
+    leave them so: the centre of mass at (14, 14) (every digit within the half pixel a whole-pixel
+    move allows, the test set's mean within 0.3 px), the box's longer side 20 px, and the trained
+    16-16 network's accuracy on the preprocessed digits within 0.5 points of the raw ones."""
+    ds = real_dataset("mnist")
+    model = forward.load(site_dir / "data" / "models" / "mnist-h16x16.npz")
+    raw = ds.x_test.astype(np.float64) / 255.0
+    steps = [draw.preprocess(img) for img in raw]
+    centred = np.stack([s["centred"] for s in steps])
+    com = np.array([draw.centre_of_mass(img) for img in centred])
+    assert np.abs(com - 14).max() <= 0.5 + 1e-7, f"worst centre of mass {com[np.abs(com - 14).max(1).argmax()]}"
+    assert np.abs(com.mean(0) - 14).max() <= 0.3, f"mean centre of mass {com.mean(0)}"
+    longest = np.array([max(draw.bbox(img)[2:]) for img in centred])
+    assert np.abs(longest - 20).max() <= 1, "the longer side of the ink's box is not MNIST's 20 px"
+    y = ds.y_test
+    acc_raw = (forward.predict(model, raw.reshape(len(raw), -1)).argmax(1) == y).mean()
+    acc_pre = (forward.predict(model, centred.reshape(len(raw), -1)).argmax(1) == y).mean()
+    assert abs(acc_pre - acc_raw) <= 0.005, f"accuracy raw {acc_raw:.4f}, preprocessed {acc_pre:.4f}"

@@ -89,3 +89,82 @@ def test_model_table_is_well_formed():
                  "fashion-softmax", "fashion-h100", "cifar-softmax", "cifar-h100"]:
         assert need in names
     assert {s.hidden[0] for s in SPECS if s.name.startswith("mnist-sweep")} == {2, 3, 4, 5, 10, 30, 100}
+
+
+# ---------------------------------------------------------------- the update rules, by hand
+
+def two_steps(kind, lr, momentum=0.9):
+    rng = np.random.default_rng(3)
+    p0, g1, g2 = rng.standard_normal((3, 5, 4))
+    params = [p0.copy()]
+    opt = tr.Optimizer(params, kind, lr, momentum)
+    after = []
+    for g in (g1, g2):
+        opt.step([g.copy()])
+        after.append(params[0].copy())
+    return p0, g1, g2, after
+
+
+def test_adam_steps_follow_the_formula():
+    """Kingma & Ba: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, p -= lr m^ / (sqrt(v^) + eps) with
+    m^ = m / (1 - b1^t), v^ = v / (1 - b2^t); b1 = 0.9, b2 = 0.999, eps = 1e-8."""
+    lr, b1, b2, eps = 3e-3, 0.9, 0.999, 1e-8
+    p, g1, g2, after = two_steps("adam", lr)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    for t, (g, got) in enumerate(zip((g1, g2), after), start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        assert np.allclose(got, p, rtol=1e-12, atol=1e-15), f"Adam step {t}"
+    assert np.abs(after[0] - two_steps("adam", lr)[0]).max() == pytest.approx(lr, rel=1e-4), \
+        "Adam's first step moves every weight by about lr"
+
+
+def test_sgd_momentum_steps_follow_the_formula():
+    """Momentum: u = mu u - lr g, p += u (u starts at 0)."""
+    lr, mu = 5e-2, 0.9
+    p, g1, g2, after = two_steps("sgd", lr, mu)
+    u = np.zeros_like(p)
+    for t, (g, got) in enumerate(zip((g1, g2), after), start=1):
+        u = mu * u - lr * g
+        p = p + u
+        assert np.allclose(got, p, rtol=1e-12, atol=1e-15), f"SGD step {t}"
+    assert np.allclose(after[1] - after[0], -lr * (mu * g1 + g2)), "the second step carries mu of the first"
+
+
+# ---------------------------------------------------------------- cold determinism, real data
+
+COLD_TRAIN = """
+import itertools, sys, time
+tick = itertools.count()
+time.perf_counter = lambda: next(tick) * 0.25     # train_seconds is measured: pin the clock
+from nnviz import data, specs
+try:
+    from nnviz.cache import train_cached
+except ImportError:
+    from nnviz.train import train_cached
+ds = data.load("mnist", progress=lambda *a: None)
+train_cached(specs.BY_NAME["mnist-softmax"], ds, sys.argv[1])
+"""
+
+
+def test_cold_training_of_a_real_model_is_byte_identical(tmp_path, real_dataset):
+    """mnist-softmax (a real spec on real MNIST) trained from a cold cache in two processes with
+    different hash seeds writes byte-identical cache files."""
+    import os
+    import subprocess
+    import sys
+    real_dataset("mnist")                                   # present in the data cache (or skip)
+    snapshots = []
+    for seed in ("1", "2"):
+        cache = tmp_path / f"cache-{seed}"
+        env = dict(os.environ, PYTHONHASHSEED=seed, OPENBLAS_NUM_THREADS="1")
+        r = subprocess.run([sys.executable, "-c", COLD_TRAIN, str(cache)], env=env, capture_output=True,
+                           text=True, timeout=600, check=False)
+        assert r.returncode == 0, r.stderr[-2000:]
+        files = sorted(p for p in cache.rglob("*") if p.is_file())
+        snapshots.append({p.relative_to(cache).as_posix(): p.read_bytes() for p in files})
+    a, b = snapshots
+    assert a and any(name.endswith(".npz") for name in a), f"no cache entry written: {sorted(a)}"
+    assert sorted(a) == sorted(b)
+    assert [name for name in a if a[name] != b[name]] == []

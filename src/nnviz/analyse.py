@@ -99,14 +99,17 @@ def cells(y, pred, conf):
 
 def mistakes(y, pred, probs):
     """Glaring mistakes (wrong with the highest confidence) and near-misses (wrong, but the true
-    class was a close second: smallest gap between predicted and true probability)."""
+    class was second, and close: smallest gap between predicted and true probability)."""
     wrong = np.flatnonzero(pred != y)
     p_pred = probs[wrong, pred[wrong]]
     p_true = probs[wrong, y[wrong]]
     row = lambda t: {"index": int(t), "true": int(y[t]), "pred": int(pred[t]),
                      "p_pred": round(float(probs[t, pred[t]]), 6), "p_true": round(float(probs[t, y[t]]), 6)}
     glaring = wrong[np.lexsort((wrong, -p_pred))][:MISTAKES]
-    near = wrong[np.lexsort((wrong, p_pred - p_true))][:MISTAKES]
+    # A near miss needs the true class second: a small gap alone can hide a third class between.
+    second = np.argsort(probs[wrong], axis=1, kind="stable")[:, -2] == y[wrong]
+    close = np.lexsort((wrong, p_pred - p_true))
+    near = wrong[close[second[close]]][:MISTAKES]
     return {"glaring": [row(t) for t in glaring], "near": [row(t) for t in near]}
 
 

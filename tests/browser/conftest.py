@@ -6,8 +6,8 @@ Sites under test (the `site` fixture runs each browser test on both):
     784-16-16-10 model saved as data/models/mnist-h16x16.npz, and one chapter-like page
     en/demo.html with a [data-live-demo] holding a fallback <img>. Fast and independent of
     training and rendering.
-  * "real": the built site, $NNVIZ_SITE or <repo>/site, on its first page with a live demo.
-    Missing site: skipped locally, a failure when $CI is set (CI must build before it tests).
+  * "real": the built site, $NNVIZ_SITE or <repo>/site (tests/conftest.py's site_dir), on its
+    first page with a live demo. Missing site: skipped locally, a failure when $CI is set.
   Set NNVIZ_BROWSER_SITE=fixture or =real to run only one of them.
 
 Every page records every request its browser context makes (workers included); after each test
@@ -41,21 +41,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 DEMO_MODEL = "mnist-h16x16"
-IN_CI = bool(os.environ.get("CI"))
 
 try:
     import nnviz.forward  # noqa: F401
 except ImportError:  # running from a clone without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
+if str(REPO / "tests") not in sys.path:  # imported from outside pytest (the benchmark)
+    sys.path.insert(0, str(REPO / "tests"))
 from nnviz import forward  # noqa: E402
 from nnviz.pages import CSP  # noqa: E402,F401 - the pages' own policy, also sent as a header here
-
-
-def missing(reason: str):
-    """Skip locally; fail under CI, where a missing prerequisite is a broken set-up."""
-    if IN_CI:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+from skips import missing  # noqa: E402,F401  (the one skip helper; test_draw imports it from here)
 
 
 def load_vendor_module():
@@ -210,27 +205,12 @@ def make_model():
     return random_model
 
 
-@pytest.fixture(name="missing", scope="session")
-def missing_fixture():
-    """missing(reason): skip locally, fail under CI."""
-    return missing
-
-
 @pytest.fixture(scope="session")
 def fixture_site(tmp_path_factory) -> Site:
     return build_fixture_site(tmp_path_factory.mktemp("fixture-site"))
 
 
 # --------------------------------------------------------------------------- the real site
-
-@pytest.fixture(scope="session")
-def site_dir() -> Path:
-    """The built site: $NNVIZ_SITE or <repo>/site."""
-    path = Path(os.environ.get("NNVIZ_SITE") or REPO / "site")
-    if not (path / "index.html").is_file():
-        missing(f"no built site at {path} (run `make site`, or set NNVIZ_SITE)")
-    return path
-
 
 def first_demo_page(root: Path) -> str | None:
     for page in sorted(root.rglob("*.html")):
@@ -321,6 +301,17 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+# Browser and CPython run the same float64 numpy code: they agree to ~1e-14. A result that went
+# through float32 anywhere differs by ~1e-8, so it must fail this (float32_would_fail checks that).
+PARITY_TOL = 1e-12
+
+
+def float32_would_fail(arrays):
+    """The parity tolerance is tight enough to catch a float32 slip on exactly these results."""
+    slip = max(np.max(np.abs(np.asarray(a, np.float32).astype(np.float64) - a)) for a in arrays)
+    assert slip > 100 * PARITY_TOL, f"rounding these results to float32 moves them only {slip:.3g}"
 
 
 def is_local(url: str) -> bool:

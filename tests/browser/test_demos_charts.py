@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import assert_all_local, chapter, context_from_site, serve_folder  # tests/browser/conftest.py
 from nnviz import export
@@ -382,7 +383,14 @@ def test_screenshots(open_page, width, scheme, tmp_path):
         pg = open_page(lang=lang, width=width, scheme=scheme)
         path = folder / f"charts-{lang}-{width}-{scheme}.png"
         pg.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 10_000
+        with Image.open(path) as im:
+            shot = np.asarray(im.convert("RGB"))
+        assert shot.shape[1] == width and shot.shape[0] >= pg.evaluate("document.documentElement.scrollHeight")
+        colours, counts = np.unique(shot.reshape(-1, 3), axis=0, return_counts=True)
+        bg = pg.evaluate("getComputedStyle(document.body).backgroundColor")
+        body = [int(float(v)) for v in bg[bg.index("(") + 1:-1].split(",")[:3]]
+        assert colours[counts.argmax()].tolist() == body, f"{path.name}: most pixels are not the page background"
+        assert len(colours) > 200, f"{path.name}: only {len(colours)} colours: the charts did not draw"
 
 
 # --------------------------------------------------------------------------- wrong directives

@@ -24,9 +24,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import numpy as np
 import pytest
 
 from conftest import REPO, assert_all_local, serve_folder  # tests/browser/conftest.py
+from nnviz import forward  # noqa: E402
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CHAPTERS = ("en/looking-inside.html", "zh/looking-inside.html")
@@ -263,8 +265,8 @@ def settle(page):
             raise AssertionError(f"the runtime did not load: {e}") from None
     page.evaluate("""async () => {
         for (let y = 0; y < document.documentElement.scrollHeight; y += Math.floor(innerHeight * 0.8)) {
-            window.scrollTo(0, y);
-            await new Promise((r) => setTimeout(r, 40));
+            window.scrollTo(0, y);   // two frames: IntersectionObserver callbacks have run
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
         }
     }""")
     if live:
@@ -291,7 +293,7 @@ def tabs(browser, site_url):
 # --------------------------------------------------------------------------- security (browser)
 
 @pytest.mark.parametrize("rel", CHAPTERS)
-def test_live_demos_work_under_the_served_csp(tabs, rel):
+def test_live_demos_work_under_the_served_csp(tabs, rel, site_root):
     tab = tabs()
     page = tab.open(rel)
     assert page.get_attribute("html", "data-runtime") == "ready"
@@ -299,15 +301,23 @@ def test_live_demos_work_under_the_served_csp(tabs, rel):
     assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-9
     # a live demo computes: draw the test digit in the first drawing lab and read its answer
     lab = page.locator("[data-live-demo] canvas.draw-grid").first
-    if lab.count():
-        lab.scroll_into_view_if_needed()
-        box = lab.bounding_box()
-        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
-        page.mouse.down()
-        for k in range(1, 12):
-            page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.2 + 0.05 * k), steps=2)
-        page.mouse.up()
-        page.wait_for_timeout(1500)
+    assert lab.count(), f"{rel} has no drawing lab"
+    lab.scroll_into_view_if_needed()
+    box = lab.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    for k in range(1, 12):
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * (0.2 + 0.05 * k), steps=2)
+    page.mouse.up()
+    root = lab.evaluate_handle("(c) => c.closest('[data-live-demo]')")
+    page.wait_for_function("""(el) => el.drawLab && el.nnvizLast && !el.drawLab.busy
+                                      && el.nnvizLast.seq === el.drawLab.seq""", arg=root)
+    last = root.evaluate("(el) => el.nnvizLast")
+    assert sum(last["pixels"]) > 1, "the stroke left no ink"
+    model = forward.load(site_root / "data" / "models" / f"{root.get_attribute('data-model')}.npz")
+    want = forward.predict(model, np.asarray(last["input"], dtype=np.float64))
+    assert np.max(np.abs(np.asarray(last["probs"]) - want)) <= 1e-12, "the lab's answer is not forward.py's"
+    assert root.evaluate("(el) => el.querySelector('.draw-verdict-digit').textContent") == str(int(np.argmax(want)))
     assert page.evaluate("() => window.__cspViolations") == []
     assert tab.errors == [] and tab.failed == []
     # the recorder works: an inline script is refused and reported

@@ -15,11 +15,12 @@ import pytest
 
 from pathlib import Path
 
+from conftest import PARITY_TOL, assert_all_local, float32_would_fail, serve_folder  # tests/browser/conftest.py
 from nnviz import forward  # conftest puts src/ on sys.path when nnviz is not installed
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_MODEL = "mnist-h16x16"  # the model every live-demo page can use (see conftest)
-TOL = 1e-6
+TOL = PARITY_TOL
 
 
 # --------------------------------------------------------------------------- vendoring (no browser)
@@ -92,6 +93,7 @@ def mnist_test_pixels(n, missing):
 
 def assert_parity(model, images, results):
     cpu = forward.forward(model, images)
+    float32_would_fail(cpu)
     worst = 0.0
     for i, got in enumerate(results):
         assert len(got["activations"]) == len(cpu)
@@ -105,6 +107,33 @@ def assert_parity(model, images, results):
 
 
 # --------------------------------------------------------------------------- browser tests
+
+FOREIGN_PAGE = """<!doctype html><title>foreign</title>
+<img src="http://images.example.org/pixel.png" alt="">
+<script type="module" src="foreign.js"></script>"""
+
+
+def test_foreign_requests_fail_the_check(browser, tmp_path):
+    """Negative control for the check every page fixture runs: a page that loads from another
+    origin is caught (and the request never leaves the machine: Chromium resolves no other host)."""
+    (tmp_path / "index.html").write_text(FOREIGN_PAGE)
+    (tmp_path / "foreign.js").write_text('fetch("https://cdn.example.com/lib.js").catch(() => {});')
+    context = browser.new_context(bypass_csp=True)   # the CSP alone would block these loads
+    requests = []
+    context.on("request", lambda r: requests.append(r.url))
+    try:
+        with serve_folder(tmp_path) as url:
+            page = context.new_page()
+            with page.expect_request("https://cdn.example.com/lib.js"):
+                page.goto(url + "index.html")
+            page.wait_for_load_state("load")
+    finally:
+        context.close()
+    assert url + "index.html" in requests
+    with pytest.raises(AssertionError, match="2 request\\(s\\) left 127.0.0.1"):
+        assert_all_local(requests)
+    assert_all_local([u for u in requests if "127.0.0.1" in u])   # the local ones alone pass
+
 
 def test_runtime_loads_offline_and_marks_the_page(page):
     versions = open_demo(page)
@@ -202,11 +231,11 @@ def test_blocked_runtime_keeps_text_and_fallback_pictures(page, blocked_pattern,
             assert status.inner_text().strip(), "the demo's runtime note is empty"
 
 
+@pytest.mark.parametrize("site", ["fixture"], indirect=True)   # its page has the demo below the fold
 def test_runtime_starts_only_when_a_demo_nears_the_viewport(page):
-    if page.server.site.kind != "fixture":
-        pytest.skip("needs the fixture's page with its demo below the fold")
-    page.goto(page.server.url + "en/far.html")
-    page.wait_for_timeout(1000)
+    page.goto(page.server.url + "en/far.html", wait_until="load")
+    # after two frames every IntersectionObserver has delivered its first (not intersecting) entry
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     assert page.get_attribute("html", "data-runtime") == "idle"
     assert not [u for u in page.requests if "/runtime/" in u or "worker.js" in u], page.requests
     page.locator("[data-live-demo]").scroll_into_view_if_needed()
@@ -254,11 +283,11 @@ def test_corrupt_or_missing_model_gives_a_clear_error(page, make_model):
     assert ok["numpy"] == "2.0.2"
 
 
+@pytest.mark.parametrize("site", ["fixture"], indirect=True)
 def test_adapter_calls_get_the_loaded_model(page):
     """nnviz.call("<demo>.<func>", args) runs nnviz.demos.<demo>.<func>(*args); nnviz.model(name)
-    arguments arrive as forward.Model; numpy results come back as plain lists."""
-    if page.server.site.kind != "fixture":
-        pytest.skip("the probe adapter exists only in the fixture site")
+    arguments arrive as forward.Model; numpy results come back as plain lists.
+    Only the fixture site has the probe adapter."""
     open_demo(page)
     out = page.evaluate("""([m]) => nnviz.call('fixture_probe.describe',
                               [nnviz.model(m), new Float64Array(784).fill(0.5), {k: [1, 2]}])""", [DEMO_MODEL])
