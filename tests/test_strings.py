@@ -247,10 +247,9 @@ def latin_words(html, allowed):
 
 
 @pytest.fixture(scope="module")
-def pseudo_site(tmp_path_factory):
-    built_site = Path(os.environ.get("NNVIZ_SITE") or REPO / "site")
-    if not (built_site / "index.html").is_file():
-        pytest.skip("no built site: run `make site` first (a cold cache would train every model)")
+def pseudo_site(tmp_path_factory, site_dir):
+    """The real chapters, demos and models plus the pseudo-language, built with the trained models
+    of the model cache (site_dir: a built site means the cache is warm; a cold one would train all)."""
     from nnviz import build as nb
     root = tmp_path_factory.mktemp("pseudo") / "repo"
     for d in ("chapters", "templates", "demos", "static"):

@@ -64,9 +64,7 @@ def latin_words(texts, models):
 
 
 @pytest.fixture(scope="module")
-def site_url(site_dir, missing):
-    if not (site_dir / "zh" / CHAPTER).is_file():
-        missing(f"{site_dir} has no zh/{CHAPTER}: build the site first")
+def site_url(site_dir):
     with serve_folder(site_dir) as url:
         yield url
 
