@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nnviz import katex, render
+from nnviz import katex as typesetting, render
 from nnviz.render import BuildError, render_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -400,7 +400,7 @@ def test_math_errors(tmp_path, katex):
 
 
 def test_missing_katex_is_clear(tmp_path, monkeypatch):
-    monkeypatch.setattr(katex, "katex_paths", lambda root: ("node", None, None))
+    monkeypatch.setattr(typesetting, "katex_paths", lambda root: ("node", None, None))
     msg = broken(tmp_path, with_line(OK, 6, "Some $x$ here."))
     assert msg.startswith("chapters/en/bad.md:6: the chapters use math")
     assert "npm ci" in msg and "katex_render.mjs" in msg
