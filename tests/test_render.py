@@ -16,7 +16,7 @@ HAS_KATEX = bool(shutil.which("node")) and any(
 
 
 @pytest.fixture(scope="session")
-def katex(missing):
+def needs_katex(missing):
     """Math is typeset by node + node_modules/katex; without them (no `npm ci`) skip, or fail in CI."""
     if not HAS_KATEX:
         missing("node + node_modules/katex needed (npm ci)")
@@ -160,7 +160,7 @@ def pages(out):
 # ------------------------------------------------------------------ the happy path
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, katex):
+def site(tmp_path_factory, needs_katex):
     out, logs = build(tmp_path_factory.mktemp("site"))
     return out, logs
 
@@ -290,7 +290,7 @@ def test_csp_and_no_inline_script(site):
         assert not re.search(r'(?:src|href)="(?:https?:)?//', text.replace('http://www.w3.org/1998/Math/MathML', ''))
 
 
-def test_deterministic(tmp_path, katex):
+def test_deterministic(tmp_path, needs_katex):
     a, _ = build(tmp_path / "a")
     b, _ = build(tmp_path / "b")
     files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
@@ -392,7 +392,7 @@ def test_directive_errors(tmp_path):
         assert msg.startswith(f"chapters/en/bad.md:{n}: ") and expect in msg, (line, msg)
 
 
-def test_math_errors(tmp_path, katex):
+def test_math_errors(tmp_path, needs_katex):
     msg = broken(tmp_path, with_line(OK, 6, "Bad $\\frac{1$ math."))
     assert msg.startswith("chapters/en/bad.md:6: math: KaTeX parse error")
     msg = broken(tmp_path / "2", with_line(OK, 5, "$$\nx^2"))

@@ -23,10 +23,11 @@ MAY_SKIP = {
     "browser/test_draw.py::test_chinese_page_and_dark_mode": "the Chinese page of the drawing lab",
     "browser/test_runtime.py::test_pinned_numpy_matches_pyodide_lock": "node_modules/pyodide (npm ci)",
     "browser/test_runtime.py::mnist_test_pixels": "MNIST (nnviz.data)",
+    "browser/test_serve_reload.py::served": "node_modules/pyodide (npm ci) and MNIST",
     "conftest.py::site_dir": "a built site (make site)",
     "conftest.py::real_dataset": "the datasets (nnviz.data)",
     "test_data.py::test_real_data_if_cached": "MNIST and Fashion-MNIST in the data cache",
-    "test_render.py::katex": "node + node_modules/katex (npm ci)",
+    "test_render.py::needs_katex": "node + node_modules/katex (npm ci)",
 }
 SKIPPERS = {"skip", "skipif", "importorskip", "xfail"}
 

@@ -389,7 +389,8 @@ def test_screenshots(open_page, width, scheme, tmp_path):
         colours, counts = np.unique(shot.reshape(-1, 3), axis=0, return_counts=True)
         bg = pg.evaluate("getComputedStyle(document.body).backgroundColor")
         body = [int(float(v)) for v in bg[bg.index("(") + 1:-1].split(",")[:3]]
-        assert colours[counts.argmax()].tolist() == body, f"{path.name}: most pixels are not the page background"
+        share = counts[(np.abs(colours - body).max(1) <= 2)].sum() / counts.sum()
+        assert share > 0.25, f"{path.name}: only {share:.0%} of the pixels are the page background {body}"
         assert len(colours) > 200, f"{path.name}: only {len(colours)} colours: the charts did not draw"
 
 
