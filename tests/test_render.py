@@ -32,7 +32,7 @@ CONTEXT = {
     },
     "vars": {"acc": {"mnist_softmax": "92.6%", "mnist_h16x16": "94.9%"}, "params": {"mnist_h16x16": "13,002"}},
     "data": {"analysis": {}},
-    "notices": ["CIFAR-10 skipped: archive not found"],
+    "missing": ["cifar10"],
 }
 
 EN = """\
@@ -99,7 +99,7 @@ Plain text, no math.
 
 PROBE = """\
 <div class="demo" data-live-demo id="{{ demo.id }}" data-model="{{ demo.model.name }}" data-lang="{{ demo.lang }}">
-  <p class="probe-caption">{{ demo.args.get('caption', t.loading) }} {{ models | length }} models</p>
+  <p class="probe-caption">{{ demo.args.get('caption', s.waiting) }} {{ models | length }} models</p>
   <img class="fallback" src="{{ root }}data/fallback.png" alt="">
 </div>
 """
@@ -122,6 +122,7 @@ def make_tree(tmp_path, chapters=None, with_math=True):
     shutil.copy(REPO / "static" / "css" / "site.css", root / "static" / "css" / "site.css")
     (root / "static" / "js").mkdir()
     (root / "static" / "js" / "nnviz.js").write_text("export {};\n")
+    shutil.copy(REPO / "static" / "js" / "lang-switch.js", root / "static" / "js" / "lang-switch.js")
     shutil.copytree(REPO / "demos" / "figure", root / "demos" / "figure")
     probe = root / "demos" / "probe"
     probe.mkdir()
@@ -129,6 +130,7 @@ def make_tree(tmp_path, chapters=None, with_math=True):
     (probe / "demo.js").write_text('import {h} from "./helper.js";\nexport const probe = h;\n')
     (probe / "helper.js").write_text("export const h = 1;\n")
     (probe / "demo.css").write_text(".probe-caption { color: var(--accent); }\n")
+    (probe / "strings.toml").write_text('[en]\nwaiting = "Loading…"\n\n[zh]\nwaiting = "加载中…"\n', encoding="utf-8")
     if chapters is None:
         chapters = {"en/what.md": EN, "zh/what.md": ZH, "en/only.md": EN2}
         if not with_math:
@@ -251,8 +253,8 @@ def test_toc_and_language_switch(site):
     assert "<summary>Contents</summary>" in en and "<summary>目录</summary>" in zh
     assert 'href="#a-smaller-part"' in en
     assert 'href="#模板"' in zh and 'id="模板"' in zh                  # Chinese headings keep their words
-    assert '<a href="../zh/what.html" lang="zh-Hans" hreflang="zh-Hans">中文</a>' in en
-    assert '<a href="../en/what.html" lang="en" hreflang="en">English</a>' in zh
+    assert '<a href="../zh/what.html" lang="zh-Hans" hreflang="zh-Hans" data-same-page>中文</a>' in en
+    assert '<a href="../en/what.html" lang="en" hreflang="en" data-same-page>English</a>' in zh
     assert '<link rel="alternate" hreflang="zh-Hans" href="../zh/what.html">' in en
     assert 'aria-label="切换语言"' in zh
     # untranslated: the switch leads to the other language's index
@@ -268,8 +270,9 @@ def test_index_pages(site):
     assert index.index("What a network learns") < index.index("Only in English")
     assert "Templates, features and mistakes." in index
     assert 'href="./en/what.html"' in index and 'href="./zh/what.html"' in index
-    assert "CIFAR-10 skipped: archive not found" in index
+    assert "need the CIFAR-10 files, which were not available" in index      # said for readers, no build internals
     zh = (out / "zh" / "index.html").read_text()
+    assert "需要 CIFAR-10 的数据文件" in zh
     assert "神经网络学到了什么" in zh and 'href="../zh/what.html"' in zh
     assert 'href="../en/only.html"' in zh and "尚未翻译" in zh and 'lang="en"' in zh
     assert 'href="../index.html" lang="en"' in zh
@@ -430,6 +433,13 @@ def test_page_relative_link_hint(tmp_path):
 def test_empty_tree(tmp_path):
     out, _ = build(tmp_path, {})
     assert "No chapters yet." in (out / "index.html").read_text()
+    assert not (out / "zh").exists()                   # the languages are the folders of chapters/
+
+
+def test_empty_language_folder_gets_an_index(tmp_path):
+    root, out = make_tree(tmp_path, {})
+    (root / "chapters" / "zh").mkdir(parents=True)
+    render_site(root, out, CONTEXT, progress=lambda m: None)
     assert "暂无章节。" in (out / "zh" / "index.html").read_text()
 
 
@@ -442,11 +452,10 @@ def test_non_strict_renders_with_warnings(tmp_path):
 
 
 def test_i18n_tables_match():
-    import tomllib
-    table = tomllib.loads((REPO / "templates" / "i18n.toml").read_text(encoding="utf-8"))
-    assert set(table["en"]) == set(table["zh"])
+    from nnviz import strings
+    table = strings.site_strings(REPO, ("en", "zh"))
     assert table["zh"]["contents"] == "目录" and table["zh"]["switch_language"] == "切换语言"
-    assert table["zh"]["loading"] == "加载中…"
+    assert table["zh"]["classes"]["fashion"][9] == "短靴" and table["en"]["labels"]["fashion"][9] == "Boot"
 
 
 def test_parse_args():

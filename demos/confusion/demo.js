@@ -99,7 +99,7 @@ function setup(fig) {
     const i = +cell.dataset.i, j = +cell.dataset.j, n = +cell.dataset.count;
     panel.dataset.cell = `${i},${j}`;
     head.dataset.count = n;
-    heading(head, n === 0 ? S.cell_none : n === 1 ? S.cell_one : S.cell,
+    heading(head, n === 0 ? S.cell_none : i === j && n > 1 ? S.cell_diag : n === 1 ? S.cell_one : S.cell,
             {n, true: labels[i], pred: labels[j]});
     if (!assets) {
       status.hidden = false;

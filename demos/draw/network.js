@@ -157,7 +157,7 @@ export const Network = (Base) => class extends Base {
       b.setAttribute("aria-label", `${this.S.output} ${this.classes[k]} ${pct(p, 0)}`);
     });
     this.q(".draw-verdict-digit").textContent = this.classes[res.pred];
-    this.q(".draw-verdict-conf").textContent = `${sure(res.conf)} ${this.S.sure}`;
+    this.q(".draw-verdict-conf").textContent = fill(this.S.sure, {p: sure(res.conf)});
     this.drawLinks();
   }
 };

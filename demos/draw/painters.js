@@ -66,8 +66,8 @@ export const Painters = (Base) => class extends Base {
       this.mapCells("weights", n.weights, wScale, l);
       this.mapCells("contrib", n.contrib, cScale, l);
     }
-    this.q('[data-scale="weights"]').textContent = `(${fill(S.scale_to, {v: fmt(wScale, wScale < 0.1 ? 3 : 2)})})`;
-    this.q('[data-scale="contrib"]').textContent = `(${fill(S.scale_to, {v: fmt(cScale, cScale < 0.1 ? 3 : 2)})})`;
+    this.q('[data-scale="weights"]').textContent = fill(S.scale_to, {v: fmt(wScale, wScale < 0.1 ? 3 : 2)});
+    this.q('[data-scale="contrib"]').textContent = fill(S.scale_to, {v: fmt(cScale, cScale < 0.1 ? 3 : 2)});
     this.q(".draw-legend-text").textContent = pixels ? `${S.legend_w} ${S.legend_c}` : S.legend_h;
     this.q(".draw-folded").hidden = !(pixels);
     const arith = this.q(".draw-arith");
@@ -124,7 +124,7 @@ export const Painters = (Base) => class extends Base {
     const c = this.q('[data-map="why"]');
     paintImage(c, w.map, {style: "diverging", scale});
     c.setAttribute("aria-label", fill(this.S.why, {a: A, b: B}));
-    this.q('[data-scale="why"]').textContent = `(${fill(this.S.scale_to, {v: fmt(scale, 3)})})`;
+    this.q('[data-scale="why"]').textContent = fill(this.S.scale_to, {v: fmt(scale, 3)});
     const winner = w.diff >= 0 ? A : B;
     const arith = this.q(".draw-why-arith");
     arith.replaceChildren(

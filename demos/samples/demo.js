@@ -47,7 +47,7 @@ async function setup(fig) {
   function show(indices) {
     indices.forEach((t, k) => {
       const label = classes[samples.label(t)] ?? String(samples.label(t));
-      const canvas = samples.canvas(t, `${S.image || "test image"} #${t}: ${label}`);
+      const canvas = samples.canvas(t, S.image_n.replace("{index}", t).replace("{label}", label));
       const li = cells[k];
       li.querySelector(".nv-sample-img").replaceChildren(canvas);
       li.querySelector(".nv-sample-label").textContent = label.replace("/", "/\u200b");

@@ -178,8 +178,8 @@ function setup(fig) {
     paintDiverging(cwx, r.pixelProducts[k], r.scale);
     cw.setAttribute("aria-label", `${S.w} ${classes[k]}`);
     cwx.setAttribute("aria-label", `${S.wx} ${classes[k]}`);
-    formula.textContent = `z(${classes[k]}) = b + Σ w·x = ${fmt(r.b[k])} (${S.bias}) ${signed(r.pos[k])} (${S.pos}) `
-      + `${signed(r.neg[k])} (${S.neg}) = ${fmt(r.z[k])}`;
+    formula.textContent = `z(${classes[k]}) = b + Σ w·x = ${fmt(r.b[k])} ${S.bias} ${signed(r.pos[k])} ${S.pos} `
+      + `${signed(r.neg[k])} ${S.neg} = ${fmt(r.z[k])}`;
   }
 
   function drawSums() {

@@ -50,6 +50,8 @@ def analyse(model, ds, meta):
         out["lego"] = lego(model.weights[1])
     if model.layers == [3072, 10]:    # RGB templates: is there sky around the airplanes and ships?
         out["border_blue"] = [border_blue(model.weights[0][:, k]) for k in range(10)]
+    if len(model.weights) > 1 and model.layers[0] == 784:    # first-layer neurons drawn as 28x28 pictures
+        out["stroke_share"] = [round(float(stroke_share(w)), 4) for w in model.weights[0].T]
     return out, pred
 
 
@@ -62,6 +64,31 @@ def border_blue(w, width=4):
     ring[width:-width, width:-width] = False
     px = img[ring]
     return round(float((px[:, 2] / np.maximum(px.sum(1), 1.0)).mean()), 4)
+
+
+def stroke_share(w, side=28, frac=0.4):
+    """How much of a first-layer neuron's weight (w: (side*side,)) lies in one stroke: the share
+    of sum(w**2) inside its largest 8-connected patch of same-sign pixels with |w| >= frac * max|w|.
+    Near 0 for speckle (many small islands), about 0.3 or more for a clean bar or stroke."""
+    img = np.asarray(w, dtype=np.float64).reshape(side, side)
+    energy, best = img ** 2, 0.0
+    for sign in (1, -1):
+        mask = sign * img >= frac * np.abs(img).max()
+        seen = np.zeros_like(mask)
+        for start in zip(*np.nonzero(mask)):
+            if seen[start]:
+                continue
+            seen[start], stack, total = True, [start], 0.0
+            while stack:
+                y, x = stack.pop()
+                total += energy[y, x]
+                for ny in range(max(y - 1, 0), min(y + 2, side)):
+                    for nx in range(max(x - 1, 0), min(x + 2, side)):
+                        if mask[ny, nx] and not seen[ny, nx]:
+                            seen[ny, nx] = True
+                            stack.append((ny, nx))
+            best = max(best, total)
+    return best / energy.sum() if energy.sum() else 0.0
 
 
 def _safe_div(a, b):

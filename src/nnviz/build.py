@@ -10,12 +10,13 @@ from pathlib import Path
 
 from . import analyse as an
 from . import cache as ch
-from . import data, export, labdata
+from . import data, export, labdata, strings
 from . import runtime as nnviz_runtime
 from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPARE = ("mnist-softmax", "mnist-h10")   # "what the hidden layer changed"
+STROKE = 0.3      # a first-layer neuron counts as "one stroke" when that stroke holds this share of its weight
 OPTIONAL = ("cifar10",)   # in no reachable registry: a build without it says so and goes on
 
 
@@ -26,7 +27,7 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     load_data = load_data or data.load
     cache = Path(cache or os.environ.get("NNVIZ_MODEL_CACHE") or root / ".cache")
     clean_stale(Path(out))
-    datasets, notices = load_datasets({s.dataset for s in specs}, load_data, progress)
+    datasets = load_datasets({s.dataset for s in specs}, load_data, progress)
     trained = train_all([s for s in specs if s.dataset in datasets], datasets, cache, progress)
     results = analyse_all(trained, datasets, cache, progress)
     lab = lab_all(datasets, cache, progress)
@@ -35,7 +36,8 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     tmp.mkdir(parents=True)
     try:
         unavailable = sorted(s.name for s in specs if s.dataset not in datasets)
-        context = write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress, lab)
+        missing = sorted({s.dataset for s in specs} - set(datasets))
+        context = write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress, lab)
         swap(tmp, Path(out))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -45,8 +47,9 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
 
 
 def load_datasets(names, load_data, progress):
-    """{name: Dataset} for every dataset that can be had; a one-line notice for each that cannot."""
-    datasets, notices = {}, []
+    """{name: Dataset} for every dataset that can be had; a one-line notice in the build log for each
+    that cannot (pages say it in their own words, without the builder's paths or errors)."""
+    datasets = {}
     for name in sorted(names):
         try:
             datasets[name] = load_data(name)
@@ -54,9 +57,8 @@ def load_datasets(names, load_data, progress):
             if name not in OPTIONAL:      # the chapters need it: one clear error, not a notice
                 raise data.DataUnavailable(f"{e} (the site needs {name}; only "
                                            f"{', '.join(OPTIONAL)} may be missing)") from None
-            notices.append(str(e).replace(str(Path.home()), "~"))   # pages never show the builder's home
             progress(f"NOTICE: {e}")
-    return datasets, notices
+    return datasets
 
 
 def train_all(specs, datasets, cache, progress):
@@ -80,7 +82,7 @@ def analyse_all(trained, datasets, cache, progress):
             for model, meta in trained]
 
 
-def write_site(tmp, root, results, datasets, notices, unavailable, strict, runtime, progress, lab=None):
+def write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress, lab=None):
     """Export data, vendor the browser runtime and render the pages into `tmp`."""
     from .render import render_site
     entries, analyses, preds = {}, {}, {}
@@ -106,8 +108,8 @@ def write_site(tmp, root, results, datasets, notices, unavailable, strict, runti
         labdata.export(tmp, *lab[:2])
     if runtime:
         nnviz_runtime.vendor(tmp, root, progress=progress)
-    chapter_numbers = {**chapter_vars(entries, analyses, datasets), "lab": lab[2] if lab else {}}
-    context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "notices": notices,
+    chapter_numbers = {**chapter_vars(entries, analyses, datasets, root), "lab": lab[2] if lab else {}}
+    context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "missing": missing,
                "facts": facts(chapter_numbers),
                "data": {"analysis": analyses, "compare": compare,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
@@ -169,8 +171,11 @@ def key(name):
     return name.replace("-", "_")
 
 
-def chapter_vars(entries, analyses, datasets):
-    """Every number a chapter may quote, pre-formatted: {{ acc.mnist_softmax }} -> "92.6%"."""
+def chapter_vars(entries, analyses, datasets, root=ROOT):
+    """Every number a chapter may quote, pre-formatted: {{ acc.mnist_softmax }} -> "92.6%".
+    Class names come in the page's language (strings.PerLanguage, from templates/i18n.toml)."""
+    langs = strings.languages(root)
+    names = {lang: t["classes"] for lang, t in strings.site_strings(root, langs).items()}
     v = {k: {} for k in ("acc", "acc2", "err", "wrong", "train_acc", "params", "epochs", "seconds",
                          "conf", "worst", "recall", "precision", "n")}
     for name, e in entries.items():
@@ -186,17 +191,23 @@ def chapter_vars(entries, analyses, datasets):
         v["seconds"][k] = f"{e['train_seconds']:.1f}"
         v["conf"][k] = {f"{i}_{j}": str(cm[i][j]) for i in range(10) for j in range(10)}
         i, j = max(((i, j) for i in range(10) for j in range(10) if i != j), key=lambda c: (cm[c[0]][c[1]], -c[0], -c[1]))
-        classes = e["classes"]
-        zh = data.CLASSES_ZH.get(e["dataset"], classes)
-        v["worst"][k] = {"true": classes[i], "pred": classes[j], "count": str(cm[i][j]),
-                         "true_zh": zh[i], "pred_zh": zh[j]}
+        named = {lang: names[lang].get(e["dataset"], e["classes"]) for lang in langs}
+        v["worst"][k] = {"true": strings.PerLanguage({lang: c[i] for lang, c in named.items()}),
+                         "pred": strings.PerLanguage({lang: c[j] for lang, c in named.items()}), "count": str(cm[i][j])}
         v["recall"][k] = {str(c): pct(r) for c, r in enumerate(a["recall"])}
         v["precision"][k] = {str(c): pct(p) for c, p in enumerate(a["precision"])}
+        if "stroke_share" in a:      # first-layer neurons whose weight is mostly one stroke (analyse.stroke_share)
+            shares = a["stroke_share"]
+            v.setdefault("strokes", {})[k] = {"count": str(sum(s >= STROKE for s in shares)), "of": str(len(shares)),
+                                               "best": pct(max(shares)), "min": pct(STROKE, 0)}
         if a["history"]["test_acc"]:
-            v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}","train_acc": pct(a["history"]["train_acc"][-1]),
-                                             "test_acc": pct(a["history"]["test_acc"][-1])}
+            h = a["history"]
+            best = min(range(len(h["test_loss"])), key=h["test_loss"].__getitem__)    # the epoch of lowest test loss
+            v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}", "train_acc": pct(h["train_acc"][-1]),
+                                             "test_acc": pct(h["test_acc"][-1]), "test_loss": f"{h['test_loss'][-1]:.3f}",
+                                             "best_loss": f"{h['test_loss'][best]:.3f}", "best_loss_epoch": str(h["epoch"][best])}
         if "border_blue" in a:
-            v.setdefault("blue", {})[k] = blue_border_vars(a["border_blue"], classes)
+            v.setdefault("blue", {})[k] = blue_border_vars(a["border_blue"], e["classes"])
     for name, ds in datasets.items():
         v["n"][f"{name}_train"] = f"{len(ds.y_train):,}"
         v["n"][f"{name}_test"] = f"{len(ds.y_test):,}"

@@ -56,13 +56,6 @@ CLASSES = {
                 "dog", "frog", "horse", "ship", "truck"),
 }
 
-# The same classes as the Chinese pages name them (digits need no translation).
-CLASSES_ZH = {
-    "mnist": CLASSES["mnist"],
-    "fashion": ("T恤/上衣", "裤子", "套头衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"),
-    "cifar10": ("飞机", "汽车", "鸟", "猫", "鹿", "狗", "青蛙", "马", "船", "卡车"),
-}
-
 # sha256 of the decoded arrays (see array_digest), measured once on the real data. A source
 # that decodes to anything else is refused, so a tampered or different file cannot slip in.
 # CIFAR-10 has none yet: the official archive was never reachable here (its md5 is pinned).

@@ -82,7 +82,7 @@ class NnvizExtension(Extension):
         return INLINE_MATH.sub(repl, text).replace("\\$", "$")
 
     def substitute(self, text, line):
-        return re.sub(VAR_PATTERN, lambda m: self.site.variable(m.group(1), m.group(0), self.where(line)), text)
+        return re.sub(VAR_PATTERN, lambda m: self.site.variable(m.group(1), m.group(0), self.where(line), self.ch.lang), text)
 
 
 class DirectiveLines(Preprocessor):
@@ -243,7 +243,7 @@ class Variable(InlineProcessor):
 
     def handleMatch(self, m, data):
         where = self.ext.where(self.ext.ch.line_of(m.group(0), "var"))
-        return self.ext.site.variable(m.group(1), m.group(0), where), m.start(0), m.end(0)
+        return self.ext.site.variable(m.group(1), m.group(0), where, self.ext.ch.lang), m.start(0), m.end(0)
 
 
 class UnclosedMath(Treeprocessor):

@@ -2,10 +2,11 @@
 variables, datasets), the Jinja environment, chapter and index pages, and the static files.
 
 A demo partial (Jinja, autoescaped, StrictUndefined in strict mode) sees the whole context
-(models, vars, data, notices) plus `demo` = {name, args, model, id, lang, line}, `t` (UI strings of
-the page language), `lang` and `root` (e.g. "../"), `class_names[dataset][lang]` (the ten class
-names, from nnviz.data), and two helpers: `fail("message")` stops the build with the directive's
-file:line, `image_size("data/x.png")` gives {width, height} or None.
+(models, vars, data, missing datasets) plus `demo` = {name, args, model, id, lang, line}, `s` (the
+demo's strings.toml for the page language), `t` (site-wide strings, with `t.classes[dataset]` and
+`t.labels[dataset]`), `lang` and `root` (e.g. "../"), the filter `s.key|fill(name=value)` and two
+helpers: `fail("message")` stops the build with the directive's file:line,
+`image_size("data/x.png")` gives {width, height} or None. Languages and strings: nnviz.strings.
 Argument values starting with data/ or static/ must name a file in the site.
 """
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import os
 import re
 import struct
-import tomllib
 import traceback
 from pathlib import Path
 
@@ -27,7 +27,8 @@ from markupsafe import Markup
 
 from . import palette
 from .chapters import BuildError, DemoCall, closest, known_list, parse_args
-from .data import CLASSES, CLASSES_ZH
+from . import strings
+from .data import CLASSES
 from .mdext import TOKEN_RE, VAR_PATTERN, NnvizExtension, token
 
 # The pages' Content-Security-Policy (a <meta> in templates/base.html; the browser tests serve it as
@@ -35,8 +36,6 @@ from .mdext import TOKEN_RE, VAR_PATTERN, NnvizExtension, token
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
        "base-uri 'self'; form-action 'self'")
-LANGS = ("en", "zh")
-INDEX = {"en": "index.html", "zh": "zh/index.html"}   # where each language's index lives
 DEMO_NAME = re.compile(r"^([A-Za-z0-9_][\w-]*)(.*)$", re.S)
 VAR_NAME = re.compile(r"^[A-Za-z_][\w-]*(?:\.[\w-]+)*$")
 FILE_ARG = ("data/", "static/")     # argument values that name a file in the site
@@ -45,32 +44,6 @@ _MISSING = object()
 
 class _DemoFailure(Exception):
     """Raised by `fail(message)` inside a demo partial."""
-
-
-def languages(root):
-    """The site's languages, first = the site root's index."""
-    return LANGS
-
-
-def load_i18n(root, langs):
-    """templates/i18n.toml -> {lang: {key: text}}; every language must have every key."""
-    rel = "templates/i18n.toml"
-    try:
-        table = tomllib.loads((Path(root) / rel).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BuildError(f"{rel}:1: missing; expected [en] and [zh] tables of UI strings") from None
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+)", str(e))
-        raise BuildError(f"{rel}:{m.group(1) if m else 1}: {e}") from None
-    for lang in langs:
-        if not isinstance(table.get(lang), dict):
-            raise BuildError(f"{rel}:1: expected a [{lang}] table of UI strings")
-    every = set().union(*(table[lang] for lang in langs))
-    for lang in langs:
-        missing = sorted(every - set(table[lang]))
-        if missing:
-            raise BuildError(f"{rel}:1: [{lang}] lacks {', '.join(missing)} (every language needs every key)")
-    return {lang: table[lang] for lang in langs}
 
 
 def _leaves(tree, prefix=""):
@@ -151,12 +124,13 @@ class Site:
     def __init__(self, root, out, context, strict, progress):
         self.root, self.out = Path(root), Path(out)
         self.context = dict(context)
-        for key, default in (("models", {}), ("vars", {}), ("data", {}), ("notices", [])):
+        for key, default in (("models", {}), ("vars", {}), ("data", {}), ("missing", [])):
             self.context.setdefault(key, default)
         self.strict, self.progress = strict, progress
         self.problems = []
-        self.langs = languages(self.root)
-        self.i18n = load_i18n(self.root, self.langs)
+        self.langs = strings.languages(self.root)
+        self.i18n = strings.site_strings(self.root, self.langs)
+        self.demo_strings = strings.demo_strings(self.root, self.langs)
         self.demo_names = sorted(p.parent.name for p in (self.root / "demos").glob("*/partial.html"))
         self.files = {}          # site-relative path -> bytes | Path (source to copy)
         self.env = jinja2.Environment(
@@ -168,8 +142,8 @@ class Site:
             undefined=jinja2.StrictUndefined if strict else jinja2.Undefined,
             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
         )
-        self.env.globals.update(fail=self._fail, image_size=self._image_size, csp=CSP, class_names={
-            ds: {"en": list(CLASSES[ds]), "zh": list(CLASSES_ZH[ds])} for ds in CLASSES})
+        self.env.globals.update(fail=self._fail, image_size=self._image_size, csp=CSP)
+        self.env.filters["fill"] = strings.fill
         self.env.filters["tojson"] = lambda v: jinja2.utils.htmlsafe_json_dumps(
             v, dumps=lambda o, **kw: json.dumps(o, sort_keys=True, ensure_ascii=False, **kw))
         self.var_names = sorted(_leaves(self.context["vars"]))
@@ -191,7 +165,7 @@ class Site:
 
     # ---------------------------------------------------------- what a chapter may name
 
-    def variable(self, name, raw, where):
+    def variable(self, name, raw, where, lang):
         """The text of `{{ name }}`, or `raw` unchanged after reporting the problem."""
         name = name.strip()
         if not VAR_NAME.match(name):
@@ -199,6 +173,8 @@ class Site:
                          f"got {raw!r}")
             return raw
         value = _lookup(self.context["vars"], name)
+        if isinstance(value, strings.PerLanguage):
+            value = value[lang]                       # a class name, say, in the page's language
         if value is _MISSING:
             self.problem(f"{where}: unknown variable '{name}'; known: {known_list(name, self.var_names)}")
             return raw
@@ -304,7 +280,7 @@ class Site:
         for key in ("title", "summary"):
             if key in ch.meta:
                 where = f"{ch.rel}:{ch.meta_lines[key]}"
-                ch.meta[key] = re.sub(VAR_PATTERN, lambda m: self.variable(m.group(1), m.group(0), where),
+                ch.meta[key] = re.sub(VAR_PATTERN, lambda m: self.variable(m.group(1), m.group(0), where, ch.lang),
                                       ch.meta[key])
         exts = ["extra", "toc", "attr_list", NnvizExtension(ch, self)] + (["smarty"] if ch.lang == "en" else [])
         md = markdown.Markdown(extensions=exts, output_format="html", extension_configs={
@@ -337,9 +313,7 @@ class Site:
         ctx["page"] = {"title": ch.title, "slug": ch.slug, "lang": ch.lang}
         ctx["demo"] = {"name": call.name, "args": call.args, "model": call.model, "id": call.id,
                        "lang": ch.lang, "line": call.line}
-        strings = self.root / "demos" / call.name / "strings.toml"   # C3, until nnviz.strings lands
-        if strings.is_file():
-            ctx["s"] = tomllib.loads(strings.read_text(encoding="utf-8"))[ch.lang]
+        ctx["s"] = self.demo_strings.get(call.name, {}).get(ch.lang, {})
         return ctx
 
     def render_demo(self, ch, call, root):
@@ -382,7 +356,7 @@ class Site:
         switch, alternates = [], []
         for lang in self.langs:
             other = by_slug[ch.slug].get(lang)
-            href = f"{root}{other.out_path}" if other else f"{root}{INDEX[lang]}"
+            href = f"{root}{other.out_path}" if other else f"{root}{strings.index_path(lang)}"
             switch.append({"lang": lang, "name": self.i18n[lang]["lang_name"], "html_lang": self.i18n[lang]["html_lang"],
                            "href": href, "current": lang == ch.lang, "missing": other is None})
             if other and lang != ch.lang:
@@ -393,14 +367,14 @@ class Site:
             page={"title": ch.title, "summary": ch.summary, "slug": ch.slug, "lang": ch.lang, "meta": ch.meta},
             body=Markup(body), toc=Markup(toc),
             has_math=bool(ch.maths), live="data-live-demo" in body, scripts=scripts, styles=styles,
-            switch=switch, alternates=alternates, home=f"{root}{INDEX[ch.lang]}",
+            switch=switch, alternates=alternates, home=f"{root}{strings.index_path(ch.lang)}",
             prev={"href": f"{root}{prev.out_path}", "title": prev.title} if prev else None,
             next={"href": f"{root}{nxt.out_path}", "title": nxt.title} if nxt else None,
         )
         return self.render_template("chapter.html", ctx)
 
     def render_index(self, lang, slugs, by_slug):
-        root = "./" if "/" not in INDEX[lang] else "../"
+        root = "./" if "/" not in strings.index_path(lang) else "../"
         entries = []
         for slug in slugs:
             versions = by_slug[slug]
@@ -413,10 +387,10 @@ class Site:
                             "href": f"{root}{versions[l].out_path}"} for l in self.langs if l in versions and l != ch.lang],
             })
         switch = [{"lang": l, "name": self.i18n[l]["lang_name"], "html_lang": self.i18n[l]["html_lang"],
-                   "href": f"{root}{INDEX[l]}", "current": l == lang, "missing": False} for l in self.langs]
-        alternates = [{"lang": self.i18n[l]["html_lang"], "href": f"{root}{INDEX[l]}"} for l in self.langs if l != lang]
-        ctx = self.page_context(lang, root, INDEX[lang])
-        ctx.update(chapters=entries, switch=switch, alternates=alternates, home=f"{root}{INDEX[lang]}",
+                   "href": f"{root}{strings.index_path(l)}", "current": l == lang, "missing": False} for l in self.langs]
+        alternates = [{"lang": self.i18n[l]["html_lang"], "href": f"{root}{strings.index_path(l)}"} for l in self.langs if l != lang]
+        ctx = self.page_context(lang, root, strings.index_path(lang))
+        ctx.update(chapters=entries, switch=switch, alternates=alternates, home=f"{root}{strings.index_path(lang)}",
                    has_math=False, live=False, scripts=[], styles=[], page={"title": "", "lang": lang})
         return self.render_template("index.html", ctx)
 

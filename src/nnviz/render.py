@@ -13,14 +13,16 @@ from . import katex
 from .chapters import BuildError, parse_args, parse_front_matter, read_chapters  # noqa: F401 (the API)
 from .checks import check_page
 from .common import atomic_write
-from .pages import INDEX, Site
+from .pages import Site
+from .strings import index_path
 
 
 def render_site(root: Path, out: Path, context: dict, strict: bool = True, progress=print) -> list[Path]:
     """Render chapters/, templates/, demos/ and static/ of `root` into `out`; return the files written.
 
     `context`: {"models": {name: entry}, "vars": nested values for {{ a.b }}, "data": free dict for
-    demos (data.datasets: the datasets this build loaded, for `::: if dataset=NAME`), "notices": [str]}.
+    demos (data.datasets: the datasets this build loaded, for `::: if dataset=NAME`), "missing": [dataset
+    names the build could not get]}.
     Files the build already wrote into `out` (data/...) are checked, never touched. Nothing is
     written unless every page rendered and passed its checks (strict mode).
     """
@@ -58,7 +60,7 @@ def render_pages(site, chapters, converted):
         for k, ch in enumerate(seq):
             neighbours = (seq[k - 1] if k else None, seq[k + 1] if k + 1 < len(seq) else None)
             pages[ch.out_path] = (site.render_chapter(ch, *converted[ch.out_path], by_slug, neighbours), ch)
-        pages[INDEX[lang]] = (site.render_index(lang, slugs, by_slug), None)
+        pages[index_path(lang)] = (site.render_index(lang, slugs, by_slug), None)
     for out_path, (page, _) in pages.items():
         site.files[out_path] = page.encode("utf-8")
     return pages

@@ -353,9 +353,8 @@ def test_cifar_note_when_the_data_was_missing(open_page, weights_site):
             note = fig.inner_text()
             for w in words:
                 assert w in note, (lang, w, note)
-            for n in context["notices"]:
-                if "cifar" in n.lower():
-                    assert " ".join(n.split()) in " ".join(note.split())
+            for n in context["notices"]:                # the build's notice stays in its log
+                assert n.split(":")[0] not in note and "/" not in note, (lang, note)
         assert not pg.query_selector_all(".build-error")
 
 
