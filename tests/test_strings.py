@@ -242,6 +242,7 @@ def latin_words(html, allowed):
     words = set()
     for text in p.texts:
         text = re.sub(r"\{\w+\}", " ", text)           # placeholders that the demo's JS fills
+        text = re.sub(r"https?://\S+", " ", text)      # addresses (e.g. make serve's) are not words
         words |= {w for w in ASCII_WORD.findall(text) if w not in allowed and not NEURON.match(w)}
     return words
 
