@@ -38,6 +38,9 @@ serve: setup
 bench: setup browser
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) benchmarks/run.py
+	$(PY) -m nnviz.cli build --out $(SITE)
+	$(PY) benchmarks/trainlab.py --site $(SITE)
+	$(PY) benchmarks/cifar.py
 
 clean:
 	rm -rf $(SITE) .cache $(VENV) node_modules
