@@ -170,10 +170,13 @@ def test_a_damaged_model_shows_the_labs_message_on_every_demo_using_it(page, rea
 def test_the_lab_takes_ink_while_the_runtime_loads_and_answers_when_ready(page, real_site):
     """Before the runtime is ready the lab takes a stroke and shows loading progress; the answer
     then comes without the reader drawing again."""
+    import re
+    html = (real_site.root / real_site.demo_page).read_text(encoding="utf-8")
+    lab_id = re.search(r'id="(demo-\d+)" data-demo="draw"', html).group(1)   # the first drawing lab
     held = []
     page.route("**/runtime/pyodide/pyodide.asm.*.wasm", lambda route: held.append(route))
-    page.goto(page.server.url + real_site.demo_page + "#demo-6")
-    lab = page.locator("#demo-6")
+    page.goto(page.server.url + real_site.demo_page + "#" + lab_id)
+    lab = page.locator("#" + lab_id)
     page.wait_for_function("() => document.documentElement.dataset.runtime === 'loading'")
     pad = lab.locator("canvas").first
     pad.scroll_into_view_if_needed()
@@ -183,12 +186,12 @@ def test_the_lab_takes_ink_while_the_runtime_loads_and_answers_when_ready(page, 
     for i in range(1, 11):
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * (0.2 + 0.06 * i))
     page.mouse.up()
-    page.wait_for_function("() => location.hash.includes('demo-6=')")   # the stroke was taken
+    page.wait_for_function("id => location.hash.includes(id + '=')", arg=lab_id)   # the stroke was taken
     status = lab.locator("[data-runtime-status]")
     assert "%" in status.inner_text(), status.inner_text()
     assert lab.get_attribute("data-pred") is None
     while not held:
         page.wait_for_timeout(100)
     held[0].continue_()
-    page.wait_for_function("() => document.querySelector('#demo-6').dataset.pred !== undefined", timeout=120_000)
+    page.wait_for_function("id => document.getElementById(id).dataset.pred !== undefined", arg=lab_id, timeout=120_000)
     assert page.get_attribute("html", "data-runtime") == "ready"
