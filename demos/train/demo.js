@@ -164,6 +164,7 @@ function setup(fig) {
       b.addEventListener("click", () => select(k));
       const c = document.createElement("canvas");
       c.width = c.height = 28;
+      c.setAttribute("aria-hidden", "true");               // the button's label names the picture
       b.appendChild(c);
       unitsBox.appendChild(b);
     }
