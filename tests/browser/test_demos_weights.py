@@ -18,7 +18,7 @@ import pytest
 
 from nnviz import forward  # conftest puts src/ on sys.path when nnviz is not installed
 
-from conftest import assert_all_local, context_from_site, serve_folder  # noqa: E402  (tests/browser is on sys.path)
+from conftest import context_from_site, page_opener, serve_folder  # noqa: E402  (tests/browser is on sys.path)
 
 REPO = Path(__file__).resolve().parents[2]
 NEEDED = ("mnist-softmax", "mnist-h10", "mnist-h16x16", "fashion-softmax")
@@ -118,24 +118,8 @@ def weights_url(weights_site):
 @pytest.fixture
 def open_page(browser, weights_url):
     """open_page(path, **context options) -> a Playwright page; every request must stay local."""
-    contexts, requests, errors = [], [], []
-
-    def open_(path, **options):
-        ctx = browser.new_context(**options)
-        contexts.append(ctx)
-        ctx.on("request", lambda r: requests.append(r.url))
-        pg = ctx.new_page()
-        pg.set_default_timeout(90_000)
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(weights_url + path)
-        pg.wait_for_load_state("load")
-        return pg
-    yield open_
-    for ctx in contexts:
-        ctx.close()
-    assert not errors, errors
-    if requests:
-        assert_all_local(requests)
+    with page_opener(browser, weights_url) as open_:
+        yield open_
 
 
 def images_loaded(pg, selector):
