@@ -20,7 +20,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 from machine import log, median
 
-LAB = "demo-6"      # the chapter's first drawing lab
 HASHED = re.compile(r"\.[0-9a-f]{8,}\.[a-z0-9]+$")
 
 FLOOR_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>floor</title>
@@ -101,6 +100,8 @@ def lab_state(browser, base, chapter):
     """A lab link that carries a drawn digit: draw a stroke once, read the URL the lab wrote."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
+    page.goto(f"{base}{chapter}")
+    LAB = page.locator('[data-demo="draw"]').first.get_attribute("id")   # the chapter's first drawing lab
     page.goto(f"{base}{chapter}#{LAB}")
     page.evaluate("() => nnviz.ready")
     pad = page.locator(f"#{LAB} canvas").first
