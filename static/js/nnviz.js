@@ -1,9 +1,10 @@
 /* nnviz page API: window.nnviz talks to the runtime worker (static/js/worker.js).
  *
- * Include once per page, in <head> before any demo script (no inline script needed; works as a
- * module or as a classic deferred script):
+ * Include once per page, in <head> before the stylesheets and any demo script, as a classic script
+ * that is not deferred, so that a link carrying demo state starts the runtime while the page is
+ * still being parsed (a module or a deferred script works too, only later):
  *   <meta name="nnviz-root" content="../">       site root relative to this page (default "./")
- *   <script type="module" src="../static/js/nnviz.js"></script>
+ *   <script src="../static/js/nnviz.js"></script>
  *
  *   nnviz.ready                    Promise: resolves with {pyodide, python, numpy} versions once the
  *                                  runtime is loaded; rejects if it fails.
@@ -17,8 +18,8 @@
  *                                  and passes the forward.Model in its place.
  *   nnviz.onProgress(cb)           cb({stage, fraction}) while loading; returns an unsubscribe function.
  *   nnviz.start()                  start loading now. Otherwise a page with a [data-live-demo] starts
- *                                  once parsed and idle, at once when the URL's #hash names a demo's
- *                                  id (shared demo state), and under navigator.connection.saveData
+ *                                  once parsed and idle, at once (before parsing ends) when the URL's
+ *                                  #hash carries demo state ("#<id>=..."), and under navigator.connection.saveData
  *                                  only when a demo comes within ~600px of the viewport; any page
  *                                  starts on its first predict/call.
  *   Over file:// nothing starts: the demos show their static pictures and one note says why.
@@ -127,6 +128,8 @@
       showStatus();
       for (const cb of listeners) cb(lastProgress);
       document.dispatchEvent(new CustomEvent("nnviz:progress", {detail: lastProgress}));
+    } else if (msg.type === "marks") {    // the worker's start-up steps, on our timeline
+      for (const [name, at] of msg.marks) performance.mark(name, {startTime: at - performance.timeOrigin});
     } else if (msg.type === "ready") {
       clearTimeout(stallTimer);
       setState("ready");
@@ -141,6 +144,7 @@
   function start() {
     if (worker || state !== "idle" || FILE) return ready;
     setState("loading");
+    performance.mark("nnviz:start");
     armStallTimer();
     try {
       worker = new Worker(ROOT + "static/js/worker.js");
@@ -152,8 +156,15 @@
     worker.onerror = (event) => {
       if (state === "loading") fail(new Error(event.message || "worker script could not run"));
     };
-    worker.postMessage({type: "preload", models: pageModels()});
+    preload();
     return ready;
+  }
+
+  /** Ask the worker to fetch the page's models while Python boots (again once the page is parsed:
+   *  an early start sees no demos yet). */
+  function preload() {
+    const models = pageModels();
+    if (worker && models.length) worker.postMessage({type: "preload", models});
   }
 
   function pageModels() {
@@ -205,6 +216,7 @@
   /** When to start: see the header. */
   function schedule() {
     const found = demos();
+    if (worker) { setState(state); preload(); return; }   // started early: mark the demos now
     if (!found.length) return;
     if (FILE) { fileMode(); return; }
     const id = decodeURIComponentSafe(location.hash.slice(1).split("=")[0]);
@@ -269,6 +281,8 @@
   };
 
   html.dataset.runtime = "idle";
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", schedule);
-  else schedule();
+  if (document.readyState === "loading") {
+    if (/^#[a-z0-9-]+=/.test(location.hash)) start();   // a shared demo state: no time to lose
+    document.addEventListener("DOMContentLoaded", schedule);
+  } else schedule();
 })();

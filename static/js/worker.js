@@ -11,7 +11,10 @@
  *
  * Protocol (datasette-lite's shape):
  *   worker -> page  {type: "progress", stage, fraction}      while loading; fraction in [0, 1] grows
- *                   {type: "ready", versions}                once; calls are answered from then on
+ *                   {type: "marks", marks: [[name, ms]]}   start-up performance marks (before
+ *                                                           "ready" and after the first answer)
+ *                   {type: "ready", versions}                once; calls are answered from then on;
+ *                                                           versions.start = "files" | "snapshot"
  *                   {type: "failed", error}                  once, if loading failed
  *   page -> worker  {type: "preload", models: [names]}      fetch these models while Python boots
  *                   {id, fn, args}
@@ -40,6 +43,19 @@ let py = null;             // the Python dispatcher (see PY_SETUP)
 const models = new Map();  // name -> Promise that resolves once the model is loaded in Python
 const modelBytes = new Map();  // name -> Promise of the .npz bytes (preloaded or first use)
 let failFast = () => {};   // set by init: rejects it at once (a wasm that cannot compile)
+let startedFrom = "files";  // or "snapshot": how this worker's Python started (info().start)
+
+// Start-up timing: performance marks "nnviz:<step>" here, sent as absolute times (timeOrigin +
+// startTime) so that the page puts them on its own timeline (benchmarks/startup.py reads them).
+const mark = (step) => performance.mark("nnviz:" + step);
+let marksSent = 0;
+function sendMarks() {
+  const all = performance.getEntriesByType("mark").filter((m) => m.name.startsWith("nnviz:"));
+  const marks = all.slice(marksSent).map((m) => [m.name, performance.timeOrigin + m.startTime]);
+  marksSent = all.length;
+  if (marks.length) self.postMessage({type: "marks", marks});
+}
+mark("worker");
 
 // Progress: the bar follows the bytes of the runtime files (sizes from the manifest, so it is the
 // same with or without Content-Encoding) up to 0.85; Python's own start-up steps fill the rest.
@@ -63,9 +79,19 @@ const realFetch = self.fetch.bind(self);
 const realImportScripts = self.importScripts.bind(self);
 const resolve = (url) => hashed[String(url)] || String(url);
 
+const early = new Map();   // hashed URL -> Promise of its Response, fetched before Pyodide asks
+
 function countingFetch(input, init) {
   const url = typeof input === "string" || input instanceof URL ? resolve(input) : input;
+  if (early.has(url)) {
+    const response = early.get(url);
+    early.delete(url);
+    return response;
+  }
   const counted = typeof url === "string" && Object.values(hashed).includes(url);
+  // The wasm goes to instantiateStreaming as it came: a Response rebuilt here has no URL, and
+  // Chromium then neither reads nor writes its compiled-code cache. Counted once compiled.
+  if (counted && url.endsWith(".wasm")) return realFetch(url, init);
   return realFetch(url, init).then((response) => {
     if (!counted || !response.ok || !response.body) return response;
     const reader = response.body.getReader();
@@ -84,10 +110,13 @@ function countingFetch(input, init) {
   });
 }
 
+let wasmBytes = 0;
+
 async function readManifest() {
   const response = await realFetch(RUNTIME_URL + "manifest.json", {cache: "no-cache"});
   if (!response.ok) throw new Error(`runtime/manifest.json: HTTP ${response.status}`);
   const manifest = await response.json();
+  wasmBytes = manifest.bytes["pyodide/pyodide.asm.wasm"] || 0;
   for (const [plain, name] of Object.entries(manifest.files)) {
     hashed[RUNTIME_URL + plain] = RUNTIME_URL + name;
     totalBytes += manifest.bytes[plain] || 0;
@@ -99,7 +128,15 @@ async function readManifest() {
 for (const name of ["instantiate", "instantiateStreaming", "compile", "compileStreaming"]) {
   const real = WebAssembly[name];
   WebAssembly[name] = function (...args) {
-    return real.apply(WebAssembly, args).catch((e) => {
+    mark(name);
+    return real.apply(WebAssembly, args).then((result) => {
+      if (name === "instantiateStreaming") {
+        mark("wasm");
+        loadedBytes += wasmBytes;
+        report(DOWNLOAD_SHARE * Math.min(1, loadedBytes / totalBytes));
+      }
+      return result;
+    }, (e) => {
       failFast(new Error(`runtime/pyodide/pyodide.asm.wasm could not be compiled (${e.message}): ` +
                          "the file is damaged; rebuild the site"));
       throw e;
@@ -181,24 +218,93 @@ def call(fn, args):
 `;
 
 async function init() {
-  await readManifest();
+  const {version, files} = await readManifest();
+  mark("manifest");
   self.fetch = countingFetch;
   self.importScripts = (...urls) => realImportScripts(...urls.map(resolve));
   progress("pyodide", 0.01);
   const zip = fetchBytes(RUNTIME_URL + "nnviz.zip");  // small: fetch it while Python boots
   zip.catch(() => {});
+  // numpy is installed after the snapshot point, so fetch its wheel now, while Python boots
+  const wheel = Object.keys(files).find((name) => name.endsWith(".whl"));
+  const prefetch = countingFetch(RUNTIME_URL + wheel);
+  prefetch.catch(() => {});       // a failure is Pyodide's to report, when it asks for the wheel
+  early.set(resolve(RUNTIME_URL + wheel), prefetch);
+  const snapshot = await readSnapshot(version);
+  mark("snapshot read");
   importScripts(PYODIDE_URL + "pyodide.js");
-  // numpy is fetched and installed during start-up, with the standard library and the wasm
-  pyodide = await loadPyodide({indexURL: PYODIDE_URL, packages: ["numpy"],
-                               stdout: console.log, stderr: console.warn});
+  mark("pyodide.js");
+  const made = await boot(snapshot);
+  mark("loadPyodide");
+  await pyodide.loadPackage("numpy", {messageCallback() {}});
+  mark("numpy");
+  if (made) started.then(() => keepSnapshot(version, made)).catch((e) =>
+    console.warn("nnviz worker: the start-up snapshot was not kept:", e.message || e));
   progress("nnviz", 0.9);
   pyodide.unpackArchive(await zip, "zip");
+  mark("unpack");
   const ns = pyodide.globals.get("dict")();
   pyodide.runPython(PY_SETUP, {globals: ns});
+  mark("setup");
   py = {call: ns.get("call"), addModel: ns.get("add_model"), info: ns.get("info")};
   self.fetch = realFetch;
   self.importScripts = realImportScripts;
   progress("ready", 1);
+}
+
+// Second visits start from a memory snapshot of the interpreter, taken right after Pyodide's own
+// start-up and before numpy: pyodide 0.27.7 refuses to snapshot once a package is loaded (its
+// shared libraries live outside the linear memory a snapshot holds; README, "Start-up"). It is kept
+// in Cache Storage under this build's runtime version with its sha256, checked before use.
+const SNAPSHOTS = "nnviz-snapshot";     // sw.js leaves this cache alone
+const snapshotUrl = (version) => `${RUNTIME_URL}snapshot.${version}.bin`;
+const PYODIDE_OPTIONS = {indexURL: PYODIDE_URL, stdout: console.log, stderr: console.warn};
+
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** This build's snapshot from Cache Storage, or null (none, unreadable, or damaged: dropped). */
+async function readSnapshot(version) {
+  if (!self.caches) return null;    // not a secure context: every visit starts afresh
+  try {
+    const cache = await caches.open(SNAPSHOTS);
+    const response = await cache.match(snapshotUrl(version));
+    if (!response) return null;
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (await sha256(bytes) === response.headers.get("x-sha256")) return bytes;
+    console.warn("nnviz worker: the start-up snapshot in Cache Storage is damaged; making a new one");
+    await cache.delete(snapshotUrl(version));
+  } catch (e) {
+    console.warn("nnviz worker: cannot read the start-up snapshot:", e.message || e);
+  }
+  return null;
+}
+
+/** Store the snapshot as the only one: a new build never starts from an old build's memory. */
+async function keepSnapshot(version, bytes) {
+  const cache = await caches.open(SNAPSHOTS);
+  for (const request of await cache.keys()) await cache.delete(request);
+  const headers = {"Content-Type": "application/octet-stream", "x-sha256": await sha256(bytes)};
+  await cache.put(snapshotUrl(version), new Response(bytes, {headers}));
+  mark("snapshot kept");
+  sendMarks();
+}
+
+/** Start Pyodide from `snapshot` if it works, else afresh; returns a new snapshot to keep, or null. */
+async function boot(snapshot) {
+  if (snapshot) {
+    try {
+      pyodide = await loadPyodide({...PYODIDE_OPTIONS, _loadSnapshot: snapshot});
+      startedFrom = "snapshot";
+      return null;
+    } catch (e) {
+      console.warn("nnviz worker: the start-up snapshot did not load; starting afresh:", e.message || e);
+    }
+  }
+  pyodide = await loadPyodide({...PYODIDE_OPTIONS, _makeSnapshot: Boolean(self.caches)});
+  return self.caches ? pyodide.makeMemorySnapshot() : null;
 }
 
 async function fetchBytes(url) {
@@ -230,6 +336,7 @@ function ensureModel(name) {
     const loading = fetchModel(name).then((bytes) => {
       const error = py.addModel(name, bytes);
       if (error) throw new Error(error);
+      mark("model " + name);
     }).catch((e) => {
       models.delete(name);
       modelBytes.delete(name);
@@ -260,7 +367,9 @@ async function handle({id, fn, args}) {
     await Promise.all(modelNames(fn, args).map(ensureModel));
     const out = py.call(fn, args);
     const [ok, value] = toJs(out);
+    if (id === 1) mark("first call");
     self.postMessage(ok ? {id, result: value} : {id, error: String(value)});
+    if (id === 1) sendMarks();
   } catch (e) {
     self.postMessage({id, error: String(e && e.message || e)});
   }
@@ -270,7 +379,10 @@ const started = new Promise((resolve, reject) => {
   failFast = reject;
   init().then(resolve, reject);
 }).then(
-  () => self.postMessage({type: "ready", versions: toJs(py.info())}),
+  () => {
+    sendMarks();
+    self.postMessage({type: "ready", versions: {...toJs(py.info()), start: startedFrom}});
+  },
   (e) => {
     console.error("nnviz worker: loading failed", e);
     self.postMessage({type: "failed", error: String(e && e.message || e)});

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
-from conftest import (DEMO_MODEL, FIXTURE_ADAPTER, REPO, assert_all_local, build_fixture_site,
-                      nnviz_runtime, serve_folder)
+from conftest import (DEMO_MODEL, FIXTURE_ADAPTER, PARITY_TOL, REPO, assert_all_local,
+                      build_fixture_site, forward, nnviz_runtime, serve_folder)
 
 WASM = "pyodide/pyodide.asm.wasm"
 PREDICT = f"() => nnviz.predict('{DEMO_MODEL}', new Array(784).fill(0.5)).then((r) => r.probs)"
@@ -62,7 +63,8 @@ def cache_names(page):
 def test_second_visit_works_offline(own_site, context):
     site, url = own_site
     page = first_visit(context, url)
-    assert cache_names(page) == ["nnviz-" + manifest(site.root)["version"]]
+    wait_for_snapshot(page, manifest(site.root)["version"])
+    assert sorted(cache_names(page)) == ["nnviz-" + manifest(site.root)["version"], "nnviz-snapshot"]
     context.set_offline(True)
     page.reload()
     probs = page.evaluate(PREDICT)
@@ -97,7 +99,8 @@ def test_a_new_build_replaces_the_old_cache(own_site, context):
     site, url = own_site
     old = manifest(site.root)
     page = first_visit(context, url)
-    assert cache_names(page) == ["nnviz-" + old["version"]]
+    wait_for_snapshot(page, old["version"])
+    assert sorted(cache_names(page)) == ["nnviz-" + old["version"], "nnviz-snapshot"]
     # a new build: the probe adapter changed, so nnviz.zip (and the version) changes
     changed = FIXTURE_ADAPTER + "\ndef version():\n    return 'new build'\n"
     for stale in (site.root / "runtime").rglob("*"):
@@ -115,7 +118,8 @@ def test_a_new_build_replaces_the_old_cache(own_site, context):
     }""", ["nnviz-" + new["version"]])
     page.reload()
     assert page.evaluate("() => nnviz.call('fixture_probe.version', [])") == "new build"
-    assert cache_names(page) == ["nnviz-" + new["version"]]
+    wait_for_snapshot(page, new["version"])     # the old build's snapshot is gone, this build's kept
+    assert sorted(cache_names(page)) == ["nnviz-" + new["version"], "nnviz-snapshot"]
 
 
 # --------------------------------------------------------------------------- the real site
@@ -195,3 +199,95 @@ def test_the_lab_takes_ink_while_the_runtime_loads_and_answers_when_ready(page, 
     held[0].continue_()
     page.wait_for_function("id => document.getElementById(id).dataset.pred !== undefined", arg=lab_id, timeout=120_000)
     assert page.get_attribute("html", "data-runtime") == "ready"
+
+
+# --------------------------------------------------------------------------- start-up snapshot
+
+def snapshot_entries(page):
+    """[[url, x-sha256 header, sha256 of the body]] of the worker's snapshot cache."""
+    return page.evaluate("""async () => {
+        const cache = await caches.open('nnviz-snapshot'), out = [];
+        for (const request of await cache.keys()) {
+            const response = await cache.match(request);
+            const digest = await crypto.subtle.digest('SHA-256', await response.arrayBuffer());
+            out.push([request.url, response.headers.get('x-sha256'),
+                      Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')]);
+        }
+        return out;
+    }""")
+
+
+def wait_for_snapshot(page, version):
+    """Wait until the snapshot cache holds exactly this build's snapshot, with its digest."""
+    page.evaluate("""async ([want]) => {
+        const cache = await caches.open('nnviz-snapshot');
+        while ((await cache.keys()).map((r) => r.url).join() !== want) await new Promise((r) => setTimeout(r, 50));
+    }""", [f"{page.url.split('/en/')[0]}/runtime/snapshot.{version}.bin"])
+    [(url, header, actual)] = snapshot_entries(page)
+    assert header == actual, "the kept snapshot's digest does not match its bytes"
+    return url
+
+
+def started_from(page):
+    return page.evaluate("() => nnviz.ready.then((v) => v.start)")
+
+
+def predictions(page, images):
+    return np.asarray(page.evaluate("([m, xs]) => nnviz.predict(m, xs).then((r) => r.probs)",
+                                    [DEMO_MODEL, images.tolist()]))
+
+
+def test_a_second_visit_starts_from_the_snapshot_with_bit_identical_answers(own_site, context):
+    site, url = own_site
+    version = manifest(site.root)["version"]
+    images = np.random.default_rng(7).uniform(0, 1, (16, 784))
+    images[0] = 0.0
+    page = first_visit(context, url)
+    assert started_from(page) == "files"
+    fresh = predictions(page, images)
+    wait_for_snapshot(page, version)
+    page.reload()
+    assert started_from(page) == "snapshot"
+    restored = predictions(page, images)
+    assert np.array_equal(restored, fresh), "the snapshot gave other numbers than a fresh start"
+    model = forward.load(site.model_path(), name=DEMO_MODEL)
+    assert np.max(np.abs(restored - forward.predict(model, images))) <= PARITY_TOL
+    assert page.evaluate("() => nnviz.call('fixture_probe.describe', [nnviz.model('%s'), [0.5], 3])"
+                         % DEMO_MODEL)["extra"] == 3   # our package is there too
+    assert_all_local(context.requests)
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "not a snapshot"])
+def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, damage):
+    """A snapshot whose bytes no longer match its digest, or whose bytes are not a snapshot at all
+    (digest intact), is not used: Python starts from the files, answers, and a good snapshot
+    replaces the bad one."""
+    site, url = own_site
+    version = manifest(site.root)["version"]
+    page = first_visit(context, url)
+    snapshot = wait_for_snapshot(page, version)
+    messages = []
+    page.on("console", lambda m: messages.append(m.text))
+    page.evaluate("""async ([url, damage]) => {
+        const cache = await caches.open('nnviz-snapshot');
+        const response = await cache.match(url);
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        let digest = response.headers.get('x-sha256');
+        if (damage === 'flipped byte') bytes[bytes.length >> 1] ^= 0xff;
+        else {
+            bytes.fill(7, 0, 4096);
+            digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)),
+                                (b) => b.toString(16).padStart(2, '0')).join('');
+        }
+        await cache.put(url, new Response(bytes, {headers: {'x-sha256': digest}}));
+    }""", [snapshot, damage])
+    page.reload()
+    assert started_from(page) == "files"
+    probs = page.evaluate(PREDICT)
+    assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-9
+    said = "damaged" if damage == "flipped byte" else "did not load"
+    assert any("snapshot" in m and said in m for m in messages), messages
+    wait_for_snapshot(page, version)
+    page.reload()
+    assert started_from(page) == "snapshot"
+    assert page.evaluate(PREDICT) == probs
