@@ -4,7 +4,8 @@ The floor is a bare worker that only does importScripts(pyodide.js) + loadPyodid
 ["numpy"]}) + `import numpy`, from the same files (plain names linked to the site's hashed files).
 Everything between the floor and the lab's first answer is ours. Each run is a fresh browser
 context (empty HTTP cache, no service worker): "cold"; then the same context opens the link again
-once the service worker holds the runtime: "second visit". The server here sends the build's .br /
+once the service worker holds the runtime and the worker has kept its start-up snapshot and
+pycache: "second visit". The worker's performance marks (nnviz:*) give where the time goes. The server here sends the build's .br /
 .gz copies as C5 asks, and counts the bytes it sends.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-from machine import log, median
+from machine import loadavg, log, median
 
 HASHED = re.compile(r"\.[0-9a-f]{8,}\.[a-z0-9]+$")
 
@@ -43,7 +44,7 @@ INIT = """(() => {
 })();"""
 
 
-def c5_handler(base, sent):
+def c5_handler(base, sent, csp):
     """`base` (the tests' handler: MIME types, CSP) answering as C5 says: F.br / F.gz when the
     request accepts it, immutable caching for hashed names; adds each body's size to sent[0]."""
     class H(base):
@@ -72,7 +73,7 @@ def c5_handler(base, sent):
         def end_headers(self):
             hashed = HASHED.search(self.path.split("?")[0])
             self.send_header("Cache-Control", "public, max-age=31536000, immutable" if hashed else "no-cache")
-            self.send_header("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'")
+            self.send_header("Content-Security-Policy", csp)   # the pages' own (a stricter one blocked their inline styles)
             SimpleHTTPRequestHandler.end_headers(self)
 
         def copyfile(self, source, outputfile):
@@ -119,14 +120,22 @@ def lab_state(browser, base, chapter):
 
 
 def first_answer(page, url):
-    """Open `url`; -> {answer_ms, fcp_ms, ready_ms, longest_task_ms (before the answer)}."""
+    """Open `url`; -> {answer_ms, fcp_ms, ready_ms, longest_task_ms (before the answer), started
+    ("files" or "snapshot" + numpy's bytecode "compiled" or "kept"), steps {worker's nnviz:* mark:
+    ms since navigation, first of each}}."""
     page.goto(url)
     page.wait_for_function("() => window.__start.answer", timeout=120_000)
-    m = page.evaluate("""() => {
+    m = page.evaluate("""async () => {
         const b = window.__start, fcp = performance.getEntriesByName('first-contentful-paint')[0];
         const before = b.long.filter(([t]) => t < b.answer).map(([, d]) => d);
+        const versions = await nnviz.ready, steps = {};
+        for (const e of performance.getEntriesByType('mark')) {
+            const name = e.name.replace(/^nnviz:/, '');
+            if (name !== e.name && !(name in steps)) steps[name] = e.startTime;
+        }
         return {answer_ms: b.answer, ready_ms: b.ready ?? null, fcp_ms: fcp ? fcp.startTime : null,
-                longest_task_ms: before.length ? Math.max(...before) : 0, long_tasks: before.length};
+                longest_task_ms: before.length ? Math.max(...before) : 0, long_tasks: before.length,
+                started: versions.start + ', bytecode ' + versions.bytecode, steps};
     }""")
     return m
 
@@ -137,6 +146,8 @@ def wait_for_offline_copy(page):
         while (!navigator.serviceWorker.controller) await new Promise((r) => setTimeout(r, 50));
         const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('nnviz-')));
         while (!(await cache.match(location.href.split('#')[0]))) await new Promise((r) => setTimeout(r, 50));
+        const kept = await caches.open('nnviz-snapshot');   // the worker's snapshot and pycache
+        while ((await kept.keys()).length < 2) await new Promise((r) => setTimeout(r, 50));
     }""")
 
 
@@ -144,7 +155,9 @@ def bench_startup(browser, site, handler_base, chapter, runs):
     """Medians over `runs` fresh contexts of: floor, cold and second-visit first answers, bytes."""
     add_floor(site)
     sent = [0]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(c5_handler(handler_base, sent),
+    from nnviz.pages import CSP
+    load = {"before": loadavg()}
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(c5_handler(handler_base, sent, CSP),
                                                                     directory=str(site)))
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -180,9 +193,16 @@ def bench_startup(browser, site, handler_base, chapter, runs):
     finally:
         httpd.shutdown()
         httpd.server_close()
-    summary = lambda rows: {k: median([r[k] for r in rows if r[k] is not None])
-                            for k in ("answer_ms", "ready_ms", "fcp_ms", "longest_task_ms", "bytes")}
-    return {"url": url[len(base):], "runs": runs, "floor_ms": median(floor), "floor_runs": floor,
+    load["after"] = loadavg()
+
+    def summary(rows):
+        out = {k: median([r[k] for r in rows if r[k] is not None])
+               for k in ("answer_ms", "ready_ms", "fcp_ms", "longest_task_ms", "bytes")}
+        out["floor_ratio"] = median([r["answer_ms"] / f for r, f in zip(rows, floor)])  # per run: same load
+        out["started"] = sorted({r["started"] for r in rows})
+        out["steps"] = {k: median([r["steps"][k] for r in rows if k in r["steps"]]) for k in rows[0]["steps"]}
+        return out
+    return {"url": url[len(base):], "runs": runs, "load": load, "floor_ms": median(floor), "floor_runs": floor,
             "cold": summary(cold), "second": summary(second), "cold_runs": cold, "second_runs": second}
 
 

@@ -14,7 +14,8 @@
  *                   {type: "marks", marks: [[name, ms]]}   start-up performance marks (before
  *                                                           "ready" and after the first answer)
  *                   {type: "ready", versions}                once; calls are answered from then on;
- *                                                           versions.start = "files" | "snapshot"
+ *                                                           versions.start = "files" | "snapshot",
+ *                                                           versions.bytecode = "compiled" | "kept"
  *                   {type: "failed", error}                  once, if loading failed
  *   page -> worker  {type: "preload", models: [names]}      fetch these models while Python boots
  *                   {id, fn, args}
@@ -44,6 +45,8 @@ const models = new Map();  // name -> Promise that resolves once the model is lo
 const modelBytes = new Map();  // name -> Promise of the .npz bytes (preloaded or first use)
 let failFast = () => {};   // set by init: rejects it at once (a wasm that cannot compile)
 let startedFrom = "files";  // or "snapshot": how this worker's Python started (info().start)
+let bytecode = "compiled";  // or "kept": numpy's bytecode came from the pycache (info().bytecode)
+let afterFirstAnswer = () => {};
 
 // Start-up timing: performance marks "nnviz:<step>" here, sent as absolute times (timeOrigin +
 // startTime) so that the page puts them on its own timeline (benchmarks/startup.py reads them).
@@ -145,7 +148,9 @@ for (const name of ["instantiate", "instantiateStreaming", "compile", "compileSt
 }
 
 const PY_SETUP = `
-import importlib, traceback
+import sys
+sys.dont_write_bytecode = False   # the bytecode compiled now is kept for the next visit (pycache)
+import importlib, os, traceback
 import numpy as np
 from nnviz import forward
 
@@ -192,6 +197,23 @@ def info():
     return {"pyodide": pyodide.__version__, "python": sys.version.split()[0],
             "numpy": np.__version__, "models": sorted(_models)}
 
+def pycache():
+    """Every .pyc written so far, as a zip of absolute paths, marked unchecked (PEP 552 flags = 1)
+    so that the next visit uses them although the wheel's files are unpacked with new times."""
+    import io, zipfile
+    paths = {os.path.join(folder, name)
+             for top in (os.path.dirname(np.__path__[0]), os.path.dirname(forward.__file__))
+             for folder, _, names in os.walk(top) if folder.endswith("__pycache__")
+             for name in names if name.endswith(".pyc")}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for path in sorted(paths):
+            with open(path, "rb") as f:
+                data = bytearray(f.read())
+            data[4:8] = (1).to_bytes(4, "little")
+            z.writestr(path.lstrip("/"), bytes(data))
+    return buf.getvalue()
+
 def call(fn, args):
     """Run one request; returns (True, result) or (False, one readable line)."""
     try:
@@ -230,34 +252,44 @@ async function init() {
   const prefetch = countingFetch(RUNTIME_URL + wheel);
   prefetch.catch(() => {});       // a failure is Pyodide's to report, when it asks for the wheel
   early.set(resolve(RUNTIME_URL + wheel), prefetch);
-  const snapshot = await readSnapshot(version);
-  mark("snapshot read");
+  const [snapshot, pycache] = await Promise.all([readKept("snapshot", version), readKept("pycache", version)]);
+  mark("kept read");
   importScripts(PYODIDE_URL + "pyodide.js");
   mark("pyodide.js");
   const made = await boot(snapshot);
   mark("loadPyodide");
   await pyodide.loadPackage("numpy", {messageCallback() {}});
   mark("numpy");
-  if (made) started.then(() => keepSnapshot(version, made)).catch((e) =>
-    console.warn("nnviz worker: the start-up snapshot was not kept:", e.message || e));
+  if (made) started.then(() => keepLater("snapshot", version, made));
+  if (!pycache) afterFirstAnswer = () => keepLater("pycache", version, toJs(py.pycache()));
   progress("nnviz", 0.9);
   pyodide.unpackArchive(await zip, "zip");
+  if (pycache) {
+    try {
+      pyodide.unpackArchive(pycache, "zip", {extractDir: "/"});
+      bytecode = "kept";
+    } catch (e) {
+      console.warn("nnviz worker: the start-up pycache did not unpack; compiling:", e.message || e);
+    }
+  }
   mark("unpack");
   const ns = pyodide.globals.get("dict")();
   pyodide.runPython(PY_SETUP, {globals: ns});
   mark("setup");
-  py = {call: ns.get("call"), addModel: ns.get("add_model"), info: ns.get("info")};
+  py = {call: ns.get("call"), addModel: ns.get("add_model"), info: ns.get("info"), pycache: ns.get("pycache")};
   self.fetch = realFetch;
   self.importScripts = realImportScripts;
   progress("ready", 1);
 }
 
-// Second visits start from a memory snapshot of the interpreter, taken right after Pyodide's own
-// start-up and before numpy: pyodide 0.27.7 refuses to snapshot once a package is loaded (its
-// shared libraries live outside the linear memory a snapshot holds; README, "Start-up"). It is kept
-// in Cache Storage under this build's runtime version with its sha256, checked before use.
-const SNAPSHOTS = "nnviz-snapshot";     // sw.js leaves this cache alone
-const snapshotUrl = (version) => `${RUNTIME_URL}snapshot.${version}.bin`;
+// Second visits start from what the first one kept in Cache Storage, under this build's runtime
+// version and with its sha256 (checked before use; a damaged entry is dropped and made again):
+//   snapshot  the interpreter's memory right after Pyodide's own start-up, before numpy: pyodide
+//             0.27.7 cannot snapshot once a package is loaded (README, "Start-up")
+//   pycache   the bytecode of numpy and our modules, compiled on the first visit: the wheel holds
+//             .py files only, and compiling them is most of `import numpy`
+const KEPT = "nnviz-snapshot";     // sw.js leaves this cache alone
+const keptUrl = (kind, version) => `${RUNTIME_URL}${kind}.${version}.bin`;
 const PYODIDE_OPTIONS = {indexURL: PYODIDE_URL, stdout: console.log, stderr: console.warn};
 
 async function sha256(bytes) {
@@ -265,31 +297,38 @@ async function sha256(bytes) {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** This build's snapshot from Cache Storage, or null (none, unreadable, or damaged: dropped). */
-async function readSnapshot(version) {
+/** This build's `kind` from Cache Storage, or null (none, unreadable, or damaged: dropped). */
+async function readKept(kind, version) {
   if (!self.caches) return null;    // not a secure context: every visit starts afresh
   try {
-    const cache = await caches.open(SNAPSHOTS);
-    const response = await cache.match(snapshotUrl(version));
+    const cache = await caches.open(KEPT);
+    const response = await cache.match(keptUrl(kind, version));
     if (!response) return null;
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (await sha256(bytes) === response.headers.get("x-sha256")) return bytes;
-    console.warn("nnviz worker: the start-up snapshot in Cache Storage is damaged; making a new one");
-    await cache.delete(snapshotUrl(version));
+    console.warn(`nnviz worker: the start-up ${kind} in Cache Storage is damaged; making a new one`);
+    await cache.delete(keptUrl(kind, version));
   } catch (e) {
-    console.warn("nnviz worker: cannot read the start-up snapshot:", e.message || e);
+    console.warn(`nnviz worker: cannot read the start-up ${kind}:`, e.message || e);
   }
   return null;
 }
 
-/** Store the snapshot as the only one: a new build never starts from an old build's memory. */
-async function keepSnapshot(version, bytes) {
-  const cache = await caches.open(SNAPSHOTS);
-  for (const request of await cache.keys()) await cache.delete(request);
+/** Store `bytes` as the only `kind`: a new build never starts from an old build's state. */
+async function keep(kind, version, bytes) {
+  const cache = await caches.open(KEPT);
+  for (const request of await cache.keys()) {
+    if (request.url.startsWith(`${RUNTIME_URL}${kind}.`)) await cache.delete(request);
+  }
   const headers = {"Content-Type": "application/octet-stream", "x-sha256": await sha256(bytes)};
-  await cache.put(snapshotUrl(version), new Response(bytes, {headers}));
-  mark("snapshot kept");
+  await cache.put(keptUrl(kind, version), new Response(bytes, {headers}));
+  mark(kind + " kept");
   sendMarks();
+}
+
+function keepLater(kind, version, bytes) {
+  keep(kind, version, bytes).catch((e) =>
+    console.warn(`nnviz worker: the start-up ${kind} was not kept:`, e.message || e));
 }
 
 /** Start Pyodide from `snapshot` if it works, else afresh; returns a new snapshot to keep, or null. */
@@ -370,6 +409,10 @@ async function handle({id, fn, args}) {
     if (id === 1) mark("first call");
     self.postMessage(ok ? {id, result: value} : {id, error: String(value)});
     if (id === 1) sendMarks();
+    if (ok) {
+      afterFirstAnswer();   // once: the first call has imported what the page needs
+      afterFirstAnswer = () => {};
+    }
   } catch (e) {
     self.postMessage({id, error: String(e && e.message || e)});
   }
@@ -381,7 +424,7 @@ const started = new Promise((resolve, reject) => {
 }).then(
   () => {
     sendMarks();
-    self.postMessage({type: "ready", versions: {...toJs(py.info()), start: startedFrom}});
+    self.postMessage({type: "ready", versions: {...toJs(py.info()), start: startedFrom, bytecode}});
   },
   (e) => {
     console.error("nnviz worker: loading failed", e);

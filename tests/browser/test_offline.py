@@ -203,33 +203,37 @@ def test_the_lab_takes_ink_while_the_runtime_loads_and_answers_when_ready(page, 
 
 # --------------------------------------------------------------------------- start-up snapshot
 
-def snapshot_entries(page):
-    """[[url, x-sha256 header, sha256 of the body]] of the worker's snapshot cache."""
-    return page.evaluate("""async () => {
+def snapshot_entries(page, kind="snapshot"):
+    """[[url, x-sha256 header, sha256 of the body]] of the worker's kept `kind` entries."""
+    return page.evaluate("""async ([kind]) => {
         const cache = await caches.open('nnviz-snapshot'), out = [];
         for (const request of await cache.keys()) {
+            if (!request.url.includes(`/runtime/${kind}.`)) continue;
             const response = await cache.match(request);
             const digest = await crypto.subtle.digest('SHA-256', await response.arrayBuffer());
             out.push([request.url, response.headers.get('x-sha256'),
                       Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')]);
         }
         return out;
-    }""")
+    }""", [kind])
 
 
-def wait_for_snapshot(page, version):
-    """Wait until the snapshot cache holds exactly this build's snapshot, with its digest."""
-    page.evaluate("""async ([want]) => {
+def wait_for_snapshot(page, version, kind="snapshot"):
+    """Wait until the worker's cache holds exactly this build's `kind` (snapshot or pycache), with
+    its digest; returns its URL."""
+    page.evaluate("""async ([want, kind]) => {
         const cache = await caches.open('nnviz-snapshot');
-        while ((await cache.keys()).map((r) => r.url).join() !== want) await new Promise((r) => setTimeout(r, 50));
-    }""", [f"{page.url.split('/en/')[0]}/runtime/snapshot.{version}.bin"])
-    [(url, header, actual)] = snapshot_entries(page)
+        const urls = async () => (await cache.keys()).map((r) => r.url).filter((u) => u.includes(`/runtime/${kind}.`));
+        while ((await urls()).join() !== want) await new Promise((r) => setTimeout(r, 50));
+    }""", [f"{page.url.split('/en/')[0]}/runtime/{kind}.{version}.bin", kind])
+    [(url, header, actual)] = snapshot_entries(page, kind)
     assert header == actual, "the kept snapshot's digest does not match its bytes"
     return url
 
 
 def started_from(page):
-    return page.evaluate("() => nnviz.ready.then((v) => v.start)")
+    """"files" or "snapshot", and "compiled" or "kept" (numpy's bytecode)."""
+    return tuple(page.evaluate("() => nnviz.ready.then((v) => [v.start, v.bytecode])"))
 
 
 def predictions(page, images):
@@ -243,11 +247,12 @@ def test_a_second_visit_starts_from_the_snapshot_with_bit_identical_answers(own_
     images = np.random.default_rng(7).uniform(0, 1, (16, 784))
     images[0] = 0.0
     page = first_visit(context, url)
-    assert started_from(page) == "files"
+    assert started_from(page) == ("files", "compiled")
     fresh = predictions(page, images)
     wait_for_snapshot(page, version)
+    wait_for_snapshot(page, version, "pycache")
     page.reload()
-    assert started_from(page) == "snapshot"
+    assert started_from(page) == ("snapshot", "kept")
     restored = predictions(page, images)
     assert np.array_equal(restored, fresh), "the snapshot gave other numbers than a fresh start"
     model = forward.load(site.model_path(), name=DEMO_MODEL)
@@ -257,15 +262,17 @@ def test_a_second_visit_starts_from_the_snapshot_with_bit_identical_answers(own_
     assert_all_local(context.requests)
 
 
-@pytest.mark.parametrize("damage", ["flipped byte", "not a snapshot"])
-def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, damage):
-    """A snapshot whose bytes no longer match its digest, or whose bytes are not a snapshot at all
-    (digest intact), is not used: Python starts from the files, answers, and a good snapshot
-    replaces the bad one."""
+@pytest.mark.parametrize("kind, damage", [("snapshot", "flipped byte"), ("snapshot", "not a snapshot"),
+                                         ("pycache", "flipped byte"), ("pycache", "not a snapshot")])
+def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, kind, damage):
+    """A kept snapshot or pycache whose bytes no longer match their digest, or whose bytes are not
+    what they should be at all (digest intact), is not used: Python starts from the files, answers,
+    and a good copy replaces the bad one."""
     site, url = own_site
     version = manifest(site.root)["version"]
     page = first_visit(context, url)
-    snapshot = wait_for_snapshot(page, version)
+    page.evaluate(PREDICT)       # the first answer: the pycache is kept after it
+    kept = wait_for_snapshot(page, version, kind)
     messages = []
     page.on("console", lambda m: messages.append(m.text))
     page.evaluate("""async ([url, damage]) => {
@@ -280,14 +287,15 @@ def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, damage
                                 (b) => b.toString(16).padStart(2, '0')).join('');
         }
         await cache.put(url, new Response(bytes, {headers: {'x-sha256': digest}}));
-    }""", [snapshot, damage])
+    }""", [kept, damage])
     page.reload()
-    assert started_from(page) == "files"
+    used = {"snapshot": 0, "pycache": 1}[kind]
+    assert started_from(page)[used] == ("files", "compiled")[used]
     probs = page.evaluate(PREDICT)
     assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-9
-    said = "damaged" if damage == "flipped byte" else "did not load"
-    assert any("snapshot" in m and said in m for m in messages), messages
-    wait_for_snapshot(page, version)
+    said = "damaged" if damage == "flipped byte" else ("did not load", "did not unpack")[used]
+    assert any(kind in m and said in m for m in messages), messages
+    wait_for_snapshot(page, version, kind)
     page.reload()
-    assert started_from(page) == "snapshot"
+    assert started_from(page) == ("snapshot", "kept")
     assert page.evaluate(PREDICT) == probs
