@@ -146,7 +146,7 @@ def wait_for_offline_copy(page):
         while (!navigator.serviceWorker.controller) await new Promise((r) => setTimeout(r, 50));
         const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('nnviz-')));
         while (!(await cache.match(location.href.split('#')[0]))) await new Promise((r) => setTimeout(r, 50));
-        const kept = await caches.open('nnviz-snapshot');   // the worker's snapshot and pycache
+        const kept = await caches.open('nnviz.startup');   // the worker's snapshot and pycache
         while ((await kept.keys()).length < 2) await new Promise((r) => setTimeout(r, 50));
     }""")
 

@@ -16,7 +16,6 @@ const MANIFEST = "__NNVIZ_MANIFEST__";   // replaced by the build
 const CACHE = "nnviz-" + MANIFEST.version;
 const RUNTIME = new URL("runtime/", self.registration.scope).href;
 const HASHED = /\.([0-9a-f]{16})\.[a-z0-9]+$/;
-const SNAPSHOTS = "nnviz-snapshot";      // the runtime worker's own (worker.js): one build's at a time
 
 self.addEventListener("install", (event) => {
   const urls = [...Object.values(MANIFEST.files).map((name) => RUNTIME + name), RUNTIME + "manifest.json"];
@@ -25,7 +24,7 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(caches.keys()
-    .then((keys) => Promise.all(keys.filter((k) => k.startsWith("nnviz-") && k !== CACHE && k !== SNAPSHOTS)
+    .then((keys) => Promise.all(keys.filter((k) => k.startsWith("nnviz-") && k !== CACHE)
       .map((k) => caches.delete(k))))
     .then(() => self.clients.claim()));
 });

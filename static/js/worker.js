@@ -288,7 +288,7 @@ async function init() {
 //             0.27.7 cannot snapshot once a package is loaded (README, "Start-up")
 //   pycache   the bytecode of numpy and our modules, compiled on the first visit: the wheel holds
 //             .py files only, and compiling them is most of `import numpy`
-const KEPT = "nnviz-snapshot";     // sw.js leaves this cache alone
+const KEPT = "nnviz.startup";     // not "nnviz-*": sw.js owns those (one per build)
 const keptUrl = (kind, version) => `${RUNTIME_URL}${kind}.${version}.bin`;
 const PYODIDE_OPTIONS = {indexURL: PYODIDE_URL, stdout: console.log, stderr: console.warn};
 

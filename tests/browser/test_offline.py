@@ -64,7 +64,7 @@ def test_second_visit_works_offline(own_site, context):
     site, url = own_site
     page = first_visit(context, url)
     wait_for_snapshot(page, manifest(site.root)["version"])
-    assert sorted(cache_names(page)) == ["nnviz-" + manifest(site.root)["version"], "nnviz-snapshot"]
+    assert sorted(cache_names(page)) == ["nnviz-" + manifest(site.root)["version"], "nnviz.startup"]
     context.set_offline(True)
     page.reload()
     probs = page.evaluate(PREDICT)
@@ -80,7 +80,7 @@ def test_a_damaged_cached_file_is_detected_and_fetched_again(own_site, context):
     page = first_visit(context, url)
     wasm_url = url + "runtime/" + name
     page.evaluate("""async ([url]) => {
-        const cache = await caches.open((await caches.keys())[0]);
+        const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('nnviz-')));
         const bytes = new Uint8Array((await (await cache.match(url)).arrayBuffer()).slice(0, 1000));
         await cache.put(url, new Response(bytes, {headers: {"Content-Type": "application/wasm"}}));
     }""", [wasm_url])
@@ -88,7 +88,7 @@ def test_a_damaged_cached_file_is_detected_and_fetched_again(own_site, context):
     probs = page.evaluate(PREDICT)   # the damaged copy was not used
     assert len(probs) == 10
     cached = page.evaluate("""async ([url]) => {
-        const cache = await caches.open((await caches.keys())[0]);
+        const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('nnviz-')));
         return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256',
             await (await cache.match(url)).arrayBuffer())), (b) => b.toString(16).padStart(2, '0')).join('');
     }""", [wasm_url])
@@ -100,7 +100,7 @@ def test_a_new_build_replaces_the_old_cache(own_site, context):
     old = manifest(site.root)
     page = first_visit(context, url)
     wait_for_snapshot(page, old["version"])
-    assert sorted(cache_names(page)) == ["nnviz-" + old["version"], "nnviz-snapshot"]
+    assert sorted(cache_names(page)) == ["nnviz-" + old["version"], "nnviz.startup"]
     # a new build: the probe adapter changed, so nnviz.zip (and the version) changes
     changed = FIXTURE_ADAPTER + "\ndef version():\n    return 'new build'\n"
     for stale in (site.root / "runtime").rglob("*"):
@@ -119,7 +119,7 @@ def test_a_new_build_replaces_the_old_cache(own_site, context):
     page.reload()
     assert page.evaluate("() => nnviz.call('fixture_probe.version', [])") == "new build"
     wait_for_snapshot(page, new["version"])     # the old build's snapshot is gone, this build's kept
-    assert sorted(cache_names(page)) == ["nnviz-" + new["version"], "nnviz-snapshot"]
+    assert sorted(cache_names(page)) == ["nnviz-" + new["version"], "nnviz.startup"]
 
 
 # --------------------------------------------------------------------------- the real site
@@ -206,7 +206,7 @@ def test_the_lab_takes_ink_while_the_runtime_loads_and_answers_when_ready(page, 
 def snapshot_entries(page, kind="snapshot"):
     """[[url, x-sha256 header, sha256 of the body]] of the worker's kept `kind` entries."""
     return page.evaluate("""async ([kind]) => {
-        const cache = await caches.open('nnviz-snapshot'), out = [];
+        const cache = await caches.open('nnviz.startup'), out = [];
         for (const request of await cache.keys()) {
             if (!request.url.includes(`/runtime/${kind}.`)) continue;
             const response = await cache.match(request);
@@ -222,7 +222,7 @@ def wait_for_snapshot(page, version, kind="snapshot"):
     """Wait until the worker's cache holds exactly this build's `kind` (snapshot or pycache), with
     its digest; returns its URL."""
     page.evaluate("""async ([want, kind]) => {
-        const cache = await caches.open('nnviz-snapshot');
+        const cache = await caches.open('nnviz.startup');
         const urls = async () => (await cache.keys()).map((r) => r.url).filter((u) => u.includes(`/runtime/${kind}.`));
         while ((await urls()).join() !== want) await new Promise((r) => setTimeout(r, 50));
     }""", [f"{page.url.split('/en/')[0]}/runtime/{kind}.{version}.bin", kind])
@@ -276,7 +276,7 @@ def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, kind, 
     messages = []
     page.on("console", lambda m: messages.append(m.text))
     page.evaluate("""async ([url, damage]) => {
-        const cache = await caches.open('nnviz-snapshot');
+        const cache = await caches.open('nnviz.startup');
         const response = await cache.match(url);
         const bytes = new Uint8Array(await response.arrayBuffer());
         let digest = response.headers.get('x-sha256');
