@@ -114,7 +114,8 @@ def test_a_new_build_replaces_the_old_cache(own_site, context):
     page.evaluate("""async ([want]) => {
         const reg = await navigator.serviceWorker.getRegistration();
         await reg.update();
-        while ((await caches.keys()).join() !== want) await new Promise((r) => setTimeout(r, 50));
+        const own = async () => (await caches.keys()).filter((k) => k.startsWith('nnviz-')).join();
+        while ((await own()) !== want) await new Promise((r) => setTimeout(r, 50));
     }""", ["nnviz-" + new["version"]])
     page.reload()
     assert page.evaluate("() => nnviz.call('fixture_probe.version', [])") == "new build"
