@@ -196,7 +196,8 @@ def alive(pid):
         return False
 
 
-def test_ctrl_c_during_a_rebuild_ends_it_at_once_and_leaves_the_old_site(served):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_during_a_rebuild_ends_it_at_once_and_leaves_the_old_site(served, sig):
     before = (served.out / "en" / "serve.html").read_bytes()
     with open(served.root / "src" / "nnviz" / "build.py", "a", encoding="utf-8") as f:
         f.write(STUCK_BUILD)
@@ -204,7 +205,7 @@ def test_ctrl_c_during_a_rebuild_ends_it_at_once_and_leaves_the_old_site(served)
     pids = [int(p) for p in served.expect(r"^stuck build: \d+ \d+$").split()[2:]]
     assert all(alive(p) for p in pids)
 
-    served.proc.send_signal(signal.SIGINT)
+    served.proc.send_signal(sig)
     try:
         assert served.proc.wait(60) == 130               # the build sleeps for an hour: only a hang waits 60 s
         assert not any(alive(p) for p in pids), "the rebuild or its child outlived serve"
