@@ -328,10 +328,9 @@ def assert_all_local(urls):
     assert not stray, f"{len(stray)} request(s) left 127.0.0.1: {stray[:10]}"
 
 
-@pytest.fixture
-def page(browser, server):
-    """A fresh context and page; page.requests lists every request URL (page and workers),
-    page.messages the console output and page errors. After the test all requests must be local."""
+def recorded_page(browser, server):
+    """(context, page) where page.requests lists every request URL (page and workers) and
+    page.messages the console output and page errors."""
     context = browser.new_context()
     requests, messages = [], []
     context.on("request", lambda r: requests.append(r.url))
@@ -341,10 +340,33 @@ def page(browser, server):
     pg.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
     pg.requests, pg.messages, pg.server = requests, messages, server
     pg.assert_all_local = lambda: assert_all_local(requests)
+    return context, pg
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh context and page (see recorded_page). After the test all requests must be local."""
+    context, pg = recorded_page(browser, server)
     yield pg
     context.close()
-    if requests:
-        assert_all_local(requests)
+    if pg.requests:
+        assert_all_local(pg.requests)
+
+
+@pytest.fixture(scope="module")
+def ready_page(browser, server):
+    """The site's demo page with the runtime started, shared by a module's tests that only ask the
+    worker and read the page (one Pyodide start-up instead of one per test); page.versions is
+    what nnviz.start() answered. Afterwards all requests must have been local."""
+    context, pg = recorded_page(browser, server)
+    pg.goto(server.url + server.site.demo_page)
+    try:
+        pg.versions = pg.evaluate("() => nnviz.start()")
+    except Exception as e:
+        raise AssertionError(f"runtime did not load: {e}\n" + "\n".join(pg.messages[-20:]))
+    yield pg
+    context.close()
+    assert_all_local(pg.requests)
 
 
 @contextlib.contextmanager
