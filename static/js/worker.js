@@ -261,7 +261,6 @@ async function init() {
   await pyodide.loadPackage("numpy", {messageCallback() {}});
   mark("numpy");
   if (made) started.then(() => keepLater("snapshot", version, made));
-  if (!pycache) afterFirstAnswer = () => keepLater("pycache", version, toJs(py.pycache()));
   progress("nnviz", 0.9);
   pyodide.unpackArchive(await zip, "zip");
   if (pycache) {
@@ -272,6 +271,8 @@ async function init() {
       console.warn("nnviz worker: the start-up pycache did not unpack; compiling:", e.message || e);
     }
   }
+  // none, or unusable: keep this visit's bytecode (replacing the bad entry)
+  if (bytecode !== "kept") afterFirstAnswer = () => keepLater("pycache", version, toJs(py.pycache()));
   mark("unpack");
   const ns = pyodide.globals.get("dict")();
   pyodide.runPython(PY_SETUP, {globals: ns});
