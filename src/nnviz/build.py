@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import analyse as an
 from . import cache as ch
-from . import data, export, labdata, strings
+from . import data, export, labdata, repmap, strings
 from . import runtime as nnviz_runtime
 from .specs import SPECS
 
@@ -106,9 +106,12 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if lab:
         labdata.export(tmp, *lab[:2])
+    maps = repmap.compute_all(results, datasets)
+    repmap.export_all(tmp, maps, datasets)
     if runtime:
         nnviz_runtime.vendor(tmp, root, progress=progress)
-    chapter_numbers = {**chapter_vars(entries, analyses, datasets, root), "lab": lab[2] if lab else {}}
+    chapter_numbers = {**chapter_vars(entries, analyses, datasets, root), "lab": lab[2] if lab else {},
+                       "repmap": repmap.chapter_vars(maps)}
     context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "missing": missing,
                "facts": facts(chapter_numbers),
                "data": {"analysis": analyses, "compare": compare,
