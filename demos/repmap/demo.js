@@ -301,7 +301,7 @@ class RepMap extends Pad(class {}) {
     }
     const t = m.label[i], p = m.pred[i], region = regionAt(m, m.u[i], m.v[i]);
     text.textContent = fill(this.S.card, {i: num(i), t: this.classes[t], p: this.classes[p]})
-      + ` (${t === p ? this.S.card_right : this.S.card_wrong})`
+      + " " + (t === p ? this.S.card_right : this.S.card_wrong)
       + (region === null ? "" : " " + fill(this.S.card_region, {r: this.classes[region]}));
     text.dataset.region = region === null ? "" : String(region);
     this.showImage(i, img);

@@ -25,10 +25,10 @@ GREY = np.array([[0, 0, 0], [255, 255, 255]], float)
 SOLID = {"light": {"pos": "#c0392b", "neg": "#1f6fb8"},
          "dark": {"pos": "#ff7a6b", "neg": "#62a8ff"}}
 REGION_TINT = 0.3    # a decision region is its class colour at this strength over the page colour
-# Tableau's 10 categorical colours (distinct in hue and lightness, readable on a light page);
-# on the dark page the same hues lightened so that small dots keep their contrast.
-CATEGORY = {"light": ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"),
+# Tableau's 10 categorical hues, each darkened (light page) or lightened (dark page) just enough
+# for 3:1 contrast with the page, WCAG's minimum for graphics: small dots must stay visible.
+CATEGORY = {"light": ("#1f77b4", "#e6720d", "#2ca02c", "#d62728", "#9467bd",
+                      "#8c564b", "#d570b6", "#7f7f7f", "#96971b", "#13a0ae"),
             "dark": ("#5aa6e8", "#ffa04d", "#5fd35f", "#ff6b6b", "#c39cf0",
                      "#c8937f", "#f5a3dc", "#b5b5b5", "#dcdc4a", "#4fdff0")}
 

@@ -17,7 +17,6 @@ import numpy as np
 
 from . import export, palette
 from . import forward as fw
-from .train import flatten
 
 MAPS = (("mnist-map-h2", "plane"), ("mnist-h30", "pca"))
 GRID = 240            # decision regions: GRID x GRID cells; also the static picture's size in pixels
@@ -85,9 +84,9 @@ def compute(model, ds, view):
     """One map: {name, view, points (N, 2), label, pred, range, regions or None, mean, components,
     share, accuracy}."""
     model = model.as_float64()
-    x = flatten(ds.x_test).astype(np.float64)
+    x = ds.x_test.reshape(len(ds.x_test), -1).astype(np.float64) / 255.0   # not train.flatten's float32
     h, probs = hidden_and_probs(model, x)
-    out = {"name": model.name, "view": view, "label": ds.y_test.astype(np.int64), "pred": probs.argmax(axis=1),
+    out = {"name": model.name, "dataset": ds.name, "view": view, "label": ds.y_test.astype(np.int64), "pred": probs.argmax(axis=1),
            "regions": None, "mean": None, "components": None, "share": None, "hidden": int(h.shape[1])}
     if view == "plane":
         if h.shape[1] != 2:
@@ -145,9 +144,10 @@ def export_map(out, m):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{m['name']}.bin").write_bytes(blob)
     export.write_png(folder / f"{m['name']}.png", picture(m))
-    manifest = {"model": m["name"], "view": m["view"], "n": len(q), "levels": LEVELS, "range": m["range"],
+    manifest = {"model": m["name"], "dataset": m["dataset"], "view": m["view"], "n": len(q), "levels": LEVELS, "range": m["range"],
                 "file": f"{m['name']}.bin", "layout": "x uint16 (n) | y uint16 (n) | label uint8 (n) | pred uint8 (n), little-endian",
                 "accuracy": round(m["accuracy"], 6), "hidden": m["hidden"], "chunk": CHUNK, "chunk_cols": CHUNK_COLS,
+                "images": f"{m['dataset']}-{{k}}.png",
                 "regions": None, "mean": None, "components": None, "share": None}
     if m["regions"] is not None:
         export.write_png(folder / f"{m['name']}-regions.png", (m["regions"] * REGION_STEP).astype(np.uint8))
@@ -190,6 +190,7 @@ def chapter_vars(maps):
         if m["share"] is not None:
             v[k]["share"] = pct(float(m["share"].sum()), 0)
             v[k]["hidden"] = str(m["hidden"])
+            v[k]["rest"] = str(m["hidden"] - 2)       # the directions the flat picture leaves out
         if m["regions"] is not None:
             v[k]["classes_shown"] = str(len(np.unique(m["regions"])))
     return v
