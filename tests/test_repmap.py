@@ -119,7 +119,7 @@ def test_picture_paints_regions_and_dots_in_the_light_class_colours(ds):
 
 def test_hover_sprites_hold_every_test_image_in_order(ds, tmp_path):
     repmap.export_images(tmp_path, ds)
-    files = sorted((tmp_path / "data" / "repmap").glob("mnist-*.png"), key=lambda p: int(p.stem.split("-")[1]))
+    files = sorted((tmp_path / "data" / "repmap" / "test").glob("mnist-*.png"), key=lambda p: int(p.stem.split("-")[1]))
     assert len(files) == -(-len(ds.y_test) // repmap.CHUNK)
     for k, path in enumerate(files):
         sheet = np.asarray(Image.open(path))

@@ -307,7 +307,7 @@ class RepMap extends Pad(class {}) {
     this.showImage(i, img);
   }
 
-  /** Test image i from its sprite data/repmap/<dataset>-<k>.png (fetched on first use). */
+  /** Test image i from its sprite data/repmap/test/<dataset>-<k>.png (fetched on first use). */
   async showImage(i, canvas) {
     const {chunk, chunk_cols: cols, images} = this.map.meta;
     const sheet = await loadImage("repmap/" + images.replace("{k}", Math.floor(i / chunk)));

@@ -11,7 +11,7 @@ Exported per map (demos/README.md): data/repmap/<model>.json (ranges, accuracy, 
 components, the bytes of the rest), <model>.bin (the points, quantised), <model>-regions.png
 (class index * REGION_STEP per grid cell, plane only), <model>.png (a static picture of the map:
 the page's fallback); and the test images the map shows on hover, in sprites of CHUNK images:
-data/repmap/<dataset>-<k>.png.
+data/repmap/test/<dataset>-<k>.png.
 """
 import numpy as np
 
@@ -147,7 +147,7 @@ def export_map(out, m):
     manifest = {"model": m["name"], "dataset": m["dataset"], "view": m["view"], "n": len(q), "levels": LEVELS, "range": m["range"],
                 "file": f"{m['name']}.bin", "layout": "x uint16 (n) | y uint16 (n) | label uint8 (n) | pred uint8 (n), little-endian",
                 "accuracy": round(m["accuracy"], 6), "hidden": m["hidden"], "chunk": CHUNK, "chunk_cols": CHUNK_COLS,
-                "images": f"{m['dataset']}-{{k}}.png",
+                "images": f"test/{m['dataset']}-{{k}}.png",
                 "regions": None, "mean": None, "components": None, "share": None}
     if m["regions"] is not None:
         export.write_png(folder / f"{m['name']}-regions.png", (m["regions"] * REGION_STEP).astype(np.uint8))
@@ -160,7 +160,7 @@ def export_map(out, m):
 
 
 def export_images(out, ds):
-    """data/repmap/<dataset>-<k>.png: test images k*CHUNK .. (k+1)*CHUNK-1, CHUNK_COLS per row."""
+    """data/repmap/test/<dataset>-<k>.png (a folder of its own: no model name can clash): test images k*CHUNK .. (k+1)*CHUNK-1, CHUNK_COLS per row."""
     for k in range(0, len(ds.x_test), CHUNK):
         sheet = ds.x_test[k:k + CHUNK]
         rows = -(-len(sheet) // CHUNK_COLS)
@@ -169,7 +169,7 @@ def export_images(out, ds):
         for i, t in enumerate(sheet):
             r, c = divmod(i, CHUNK_COLS)
             img[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile] = t
-        export.write_png(out / "data" / "repmap" / f"{ds.name}-{k // CHUNK}.png", img)
+        export.write_png(out / "data" / "repmap" / "test" / f"{ds.name}-{k // CHUNK}.png", img)
 
 
 def export_all(out, maps, datasets):
