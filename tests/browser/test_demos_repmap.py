@@ -121,6 +121,23 @@ def test_a_test_images_dot_is_where_cpython_puts_it_and_its_region_is_the_answer
     en.wait_for_function(f"() => document.querySelector('{FIG} .repmap-card-img').dataset.index === '{t}'")
 
 
+def test_the_region_under_every_dot_is_the_output_layers_answer_for_its_grid_cell(en, cpython):
+    """All 10,000 dots: the page's region under each dot == CPython's output layer at the centre of
+    the grid cell holding it (and that is the network's own answer for most of them)."""
+    view, m = cpython[PLANE], cpython[PLANE]["model"]
+    page = np.array(en.evaluate(f"""async () => {{
+        const {{regionAt}} = await import(new URL('../static/demos/repmap/map.js', location.href).href);
+        const map = document.querySelector('{FIG}').repmap.maps.plane;
+        return Array.from({{length: map.n}}, (_, i) => regionAt(map, map.u[i], map.v[i])); }}"""))
+    g, ((x0, x1), (y0, y1)) = view["man"]["regions"]["size"], view["man"]["range"]
+    q = np.round(view["uv"] * view["man"]["levels"]) / view["man"]["levels"]     # the page's quantised dots
+    col, row = np.minimum((q[:, 0] * g).astype(int), g - 1), np.minimum(((1 - q[:, 1]) * g).astype(int), g - 1)
+    centres = np.stack([x0 + (col + 0.5) * (x1 - x0) / g, y1 - (row + 0.5) * (y1 - y0) / g], 1)
+    want = (centres @ m.weights[1] + m.biases[1]).argmax(1)
+    assert (page == want).mean() > 0.999, f"{(page != want).sum()} dots show another cell's region"
+    assert (page == view["pred"]).mean() > 0.97, "the regions under the dots disagree with the network's answers"
+
+
 def test_pca_view_puts_the_dot_at_the_projection_of_the_wide_hidden_layer(en, cpython):
     view = cpython[WIDE]
     t = isolated(view)
