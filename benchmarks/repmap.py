@@ -64,7 +64,7 @@ MEASURE = """async ([sel]) => {
   sel2.value = ''; sel2.dispatchEvent(new Event('change'));
   // drawing -> point moved
   const grid = fig.querySelector('.repmap-grid');
-  const idle = async () => { while (r.busy || !r.you || r.you.seq !== r.seq) await frame(); };
+  const idle = async () => { while (r.busy || r.placedSeq !== r.seq) await frame(); };
   const fire = (type, x, y) => {
     const b = grid.getBoundingClientRect();
     const ev = new PointerEvent(type, {pointerId: 7, pointerType: 'mouse', isPrimary: true, bubbles: true, cancelable: true,

@@ -10,7 +10,8 @@
  * Two stacked canvases: .repmap-map holds regions and dots (repainted when the view, a filter, the
  * size or the colour scheme changes), .repmap-overlay the focus ring and the reader's point
  * (repainted on every hover and drawing). For tests and benchmarks the figure carries
- *     el.repmap          this controller (maps, index, focus, you = the last placed drawing)
+ *     el.repmap          this controller (maps, index, focus, you = the last placed drawing or null
+ *                        when it was blank, placedSeq = its drawing's version, seq = the current one)
  *     el.dataset.ready = "1" once the maps are loaded; data-focus, data-located (count), data-view
  *     a "repmap:located" event after each placed drawing, "repmap:focus" after each focus change.
  */
@@ -139,6 +140,7 @@ class RepMap extends Pad(class {}) {
   }
 
   placed(result, seq, pixels) {
+    this.placedSeq = seq;
     this.you = result.ink > 0 ? {seq, pixels: Array.from(pixels), ...result} : null;
     this.paintOverlay();
     this.describeYou();
