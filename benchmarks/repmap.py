@@ -4,7 +4,7 @@
     python benchmarks/repmap.py [--site site] [--out benchmarks]
 
 On the built site, in Debian's Chromium (headless, Playwright), on the English chapter's map:
-  * hit-test: the map's grid index (RepMap.pick) at 20,000 random positions over the map;
+  * hit-test: the map's grid index (RepMap.pick) at 20 batches of 1,000 random positions;
   * hover: real pointermove events on the map, one per animation frame for 600 frames; per event
     the handler's own time (hit-test + focus ring + card text), and the frame intervals meanwhile
     (60 fps = 16.7 ms; a frame over 25 ms counts as dropped);
@@ -41,10 +41,12 @@ MEASURE = """async ([sel]) => {
   const box = o.getBoundingClientRect();
   let seed = 1;
   const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  const hit = [];
-  for (let k = 0; k < 20000; k++) {
-    const x = box.left + rand() * box.width, y = box.top + rand() * box.height;
-    const t = performance.now(); r.pick(x, y); hit.push(performance.now() - t);
+  const hit = [];                 // per pick, from batches of 1000 (the clock ticks in 0.1 ms)
+  for (let k = 0; k < 20; k++) {
+    const pts = Array.from({length: 1000}, () => [box.left + rand() * box.width, box.top + rand() * box.height]);
+    const t = performance.now();
+    for (const [x, y] of pts) r.pick(x, y);
+    hit.push((performance.now() - t) / 1000);
   }
   const hover = [], frames = [];
   let last = await frame();
@@ -148,13 +150,13 @@ def markdown(r):
         f"Chromium (headless) on the English chapter's map; load average {r['loadavg_before'][0]:.1f} before, "
         f"{r['loadavg_after'][0]:.1f} after (2 cores, shared with other jobs).", "",
         "| measure | median | p95 | max | target |", "| --- | --- | --- | --- | --- |",
-        f"| hit-test (grid index, {r['hit_test_ms']['n']:,} random points) | {r['hit_test_ms']['median'] * 1000:.1f} µs "
-        f"| {r['hit_test_ms']['p95'] * 1000:.1f} µs | {r['hit_test_ms']['max']:.2f} ms | |",
+        f"| hit-test (grid index; {r['hit_test_ms']['n']} batches of 1,000 random points, per point) | "
+        f"{r['hit_test_ms']['median'] * 1000:.1f} µs | {r['hit_test_ms']['p95'] * 1000:.1f} µs | {r['hit_test_ms']['max'] * 1000:.1f} µs | |",
         f"| hover handler (hit-test + ring + card text) | {r['hover_ms']['median']:.2f} ms | {r['hover_ms']['p95']:.2f} ms "
         f"| {r['hover_ms']['max']:.2f} ms | < {TARGETS['hover_ms']:.0f} ms ({ok(r['hover_ms']['p95'] < TARGETS['hover_ms'])}) |",
         f"| frame interval while hovering ({r['frames']} frames) | {r['frame_ms']['median']:.1f} ms | {r['frame_ms']['p95']:.1f} ms "
         f"| {r['frame_ms']['max']:.1f} ms | {TARGETS['fps']:.0f} fps: {r['fps']:.0f} fps, {r['dropped_frames']} frames over 25 ms "
-        f"({ok(r['fps'] >= 59)}) |",
+        f"({ok(r['fps'] >= 59 and r['dropped_frames'] <= 0.05 * r['frames'])}) |",
         f"| drawing → point moved on screen | {r['draw_ms']['median']:.1f} ms | {r['draw_ms']['p95']:.1f} ms "
         f"| {r['draw_ms']['max']:.1f} ms | ≤ {TARGETS['draw_ms']:.0f} ms median ({ok(r['draw_ms']['median'] <= TARGETS['draw_ms'])}) |",
         f"| drawing → point placed (before the frame) | {r['draw_dom_ms']['median']:.1f} ms | {r['draw_dom_ms']['p95']:.1f} ms "
