@@ -170,6 +170,9 @@ def markdown(r):
         f"| {r['draw_dom_ms']['max']:.1f} ms | |",
         f"| whole-map repaint after a filter change | {r['filter_repaint_ms']['median']:.1f} ms | {r['filter_repaint_ms']['p95']:.1f} ms "
         f"| {r['filter_repaint_ms']['max']:.1f} ms | |", "",
+        f"Frames: with a change on screen in every frame (hovering), {r['dropped_frames']} of {r['frames']} were late; the same "
+        f"page with nothing changing, {r['idle_dropped']} of {r['idle_frame_ms']['n']}. The handler's own time is in the hover row; "
+        "the rest of a late frame is rendering (software compositing here) competing with the machine's other jobs.", "",
         f"Up-front files (both maps, regions, static picture): {u['raw']:,} bytes, {u['gz']:,} gzipped, {u['br']:,} Brotli "
         f"(target ≤ {TARGETS['bytes_gz']:,} compressed: {ok(u['gz'] <= TARGETS['bytes_gz'])}). Hover images: {sp['count']} sprites "
         f"of {r['sprites']['raw'] // max(1, sp['count']):,} bytes on average ({sp['raw']:,} in all, PNG), each fetched the first "
