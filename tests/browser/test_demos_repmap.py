@@ -4,16 +4,14 @@ drawing is placed as demos/repmap/adapter.py places it in CPython; filters, keyb
 dark mode and the Chinese page. One page per module where the tests only read."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 
 import numpy as np
 import pytest
 
-from conftest import REPO, page_opener, serve_folder
+from conftest import page_opener, serve_folder
 from nnviz import forward
+from test_repmap import load_adapters      # demos/draw and demos/repmap adapters as nnviz.demos.*
 
 FIG = "figure.repmap"
 PLANE, WIDE = "mnist-map-h2", "mnist-h30"
@@ -194,18 +192,6 @@ def test_keyboard_steps_through_the_dots(en, cpython):
 
 # --------------------------------------------------------------------------- the reader's drawing
 
-def load_adapter():
-    pkg = types.ModuleType("nnviz.demos")
-    pkg.__path__ = []
-    sys.modules.setdefault("nnviz.demos", pkg)
-    for name in ("draw", "repmap"):
-        spec = importlib.util.spec_from_file_location(f"nnviz.demos.{name}", REPO / "demos" / name / "adapter.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[f"nnviz.demos.{name}"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["nnviz.demos.repmap"]
-
-
 def stroke(pg, points):
     """A mouse stroke through `points` (grid units 0..28) on the pad; returns the placed drawing."""
     located = int(pg.locator(FIG).get_attribute("data-located") or 0)
@@ -222,7 +208,7 @@ def stroke(pg, points):
 
 
 def test_drawing_moves_the_point_to_where_cpython_places_the_drawing(en, cpython):
-    adapter = load_adapter()
+    _, adapter = load_adapters()
     wide = cpython[WIDE]
     en.locator(f"{FIG} [data-action='clear']").click()
     first = stroke(en, [(14, 4 + k) for k in range(0, 21, 2)])                  # a 1
