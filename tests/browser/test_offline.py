@@ -276,7 +276,7 @@ def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, kind, 
     kept = wait_for_snapshot(page, version, kind)
     messages = []
     page.on("console", lambda m: messages.append(m.text))
-    page.evaluate("""async ([url, damage]) => {
+    bad = page.evaluate("""async ([url, damage]) => {
         const cache = await caches.open('nnviz.startup');
         const response = await cache.match(url);
         const bytes = new Uint8Array(await response.arrayBuffer());
@@ -288,6 +288,7 @@ def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, kind, 
                                 (b) => b.toString(16).padStart(2, '0')).join('');
         }
         await cache.put(url, new Response(bytes, {headers: {'x-sha256': digest}}));
+        return digest;
     }""", [kept, damage])
     page.reload()
     used = {"snapshot": 0, "pycache": 1}[kind]
@@ -296,6 +297,11 @@ def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, kind, 
     assert len(probs) == 10 and abs(sum(probs) - 1) < 1e-9
     said = "damaged" if damage == "flipped byte" else ("did not load", "did not unpack")[used]
     assert any(kind in m and said in m for m in messages), messages
+    page.evaluate("""async ([url, bad]) => {     // until a good copy has replaced the bad one
+        const cache = await caches.open('nnviz.startup');
+        const digest = async () => { const r = await cache.match(url); return r && r.headers.get('x-sha256'); };
+        while ([bad, null, undefined].includes(await digest())) await new Promise((r) => setTimeout(r, 50));
+    }""", [kept, bad])
     wait_for_snapshot(page, version, kind)
     page.reload()
     assert started_from(page) == ("snapshot", "kept")
