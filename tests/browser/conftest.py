@@ -87,8 +87,10 @@ def context_from_site(data: Path) -> dict:
     compare = {}
     for path in sorted(data.glob("compare/*.json"))[:1]:
         compare = load(path)
+    neurons = {path.parent.name: sorted({(n["layer"], n["unit"]) for n in load(path)["neurons"]})
+               for path in sorted(data.glob("*/neurons.json"))}
     return {"models": models, "vars": {}, "notices": [],
-            "data": {"analysis": analysis, "compare": compare, "datasets": datasets}}
+            "data": {"analysis": analysis, "compare": compare, "datasets": datasets, "neurons": neurons}}
 
 
 def chapter(title: str, directives: list[str]) -> str:
