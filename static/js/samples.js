@@ -170,6 +170,11 @@ export function stripPanel(box, st, layer, unit, S, picture, name) {
   box.dataset.shown = key;
   box.replaceChildren();
   if (!key) return;
+  if (picture || name) box.append(stripHead(picture, name));
+  box.append(st.strip(layer, unit, S));
+}
+
+function stripHead(picture, name) {
   const head = document.createElement("p");
   head.className = "nv-strip-head";
   if (picture) {
@@ -179,7 +184,7 @@ export function stripPanel(box, st, layer, unit, S, picture, name) {
     head.append(copy);
   }
   head.append(document.createTextNode(name || ""));
-  box.append(head, st.strip(layer, unit, S));
+  return head;
 }
 
 export function pickStrips(fig, selector, grid) {
