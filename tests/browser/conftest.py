@@ -93,6 +93,22 @@ def context_from_site(data: Path) -> dict:
             "data": {"analysis": analysis, "compare": compare, "datasets": datasets, "neurons": neurons}}
 
 
+def chapter_site(site_dir: Path, base: Path, chapters: dict) -> tuple[Path, Path]:
+    """(root, out) for pages rendered from a temporary chapter tree against a built site:
+    chapters {"<lang>/<slug>.md": source}; root links the repo's templates, demos, static and
+    scripts, out links the built site's data/ and runtime/ (render with nnviz.render.render_site)."""
+    root, out = base / "root", base / "site"
+    for rel, text in chapters.items():
+        (root / "chapters" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "chapters" / rel).write_text(text, encoding="utf-8")
+    for name in ("templates", "demos", "static", "scripts"):
+        (root / name).symlink_to(REPO / name)
+    out.mkdir()
+    for name in ("data", "runtime"):
+        (out / name).symlink_to(site_dir / name)
+    return root, out
+
+
 def chapter(title: str, directives: list[str]) -> str:
     """A chapter source holding only `directives` (for pages that test demos on their own)."""
     return "---\ntitle: " + title + "\n---\n\n" + "\n\n".join(directives) + "\n"

@@ -9,16 +9,13 @@ figures (no runtime) and one English page with the drawing lab (the runtime star
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from nnviz import forward
 
-from conftest import context_from_site, page_opener, serve_folder  # noqa: E402  (tests/browser is on sys.path)
+from conftest import chapter_site, context_from_site, page_opener, serve_folder  # noqa: E402  (tests/browser is on sys.path)
 
-REPO = Path(__file__).resolve().parents[2]
 K = 8
 STATIC = "::: demo hidden model=mnist-h10\n\n::: demo filters model=mnist-h16x16\n\n::: demo lego model=mnist-h30\n"
 DRAW = "::: demo draw model=mnist-h16x16\n"
@@ -33,18 +30,9 @@ def neurons_url(site_dir, tmp_path_factory, missing):
     for name in ("mnist-h10", "mnist-h16x16", "mnist-h30"):
         if not (site_dir / "data" / name / "neurons.json").is_file():
             missing(f"{site_dir} has no data/{name}/neurons.json")
-    base = tmp_path_factory.mktemp("neurons")
-    root, out = base / "root", base / "site"
-    for lang in ("en", "zh"):
-        (root / "chapters" / lang).mkdir(parents=True)
-        (root / "chapters" / lang / "static.md").write_text(f"---\ntitle: Neurons {lang}\norder: 1\n---\n\n{STATIC}")
-    (root / "chapters" / "en" / "draw.md").write_text(f"---\ntitle: Lab\norder: 2\n---\n\n{DRAW}")
-    (root / "chapters" / "zh" / "draw.md").write_text(f"---\ntitle: 实验室\norder: 2\n---\n\n{DRAW}")
-    for name in ("templates", "demos", "static", "scripts"):
-        (root / name).symlink_to(REPO / name)
-    out.mkdir()
-    for name in ("data", "runtime"):
-        (out / name).symlink_to(site_dir / name)
+    pages = {f"{lang}/static.md": f"---\ntitle: Neurons {lang}\norder: 1\n---\n\n{STATIC}" for lang in ("en", "zh")}
+    pages.update({f"{lang}/draw.md": f"---\ntitle: Lab {lang}\norder: 2\n---\n\n{DRAW}" for lang in ("en", "zh")})
+    root, out = chapter_site(site_dir, tmp_path_factory.mktemp("neurons"), pages)
     render_site(root, out, context_from_site(site_dir / "data"), strict=True, progress=lambda *a: None)
     with serve_folder(out) as url:
         yield url
