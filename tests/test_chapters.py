@@ -135,7 +135,8 @@ def fake_var_tree(cifar=False):
             analyses[spec.name]["stroke_share"] = [0.5] * spec.hidden[0]
     datasets = {name: SimpleNamespace(name=name, y_train=[0] * 7, y_test=[0] * 3, classes=[str(c) for c in range(10)])
                 for name in ("mnist", "fashion") + (("cifar10",) if cifar else ())}
-    return {**chapter_vars(entries, analyses, datasets), "lab": fake_lab_vars(), "repmap": fake_repmap_vars()}
+    return {**chapter_vars(entries, analyses, datasets), "lab": fake_lab_vars(), "repmap": fake_repmap_vars(),
+            "neurons": fake_neuron_vars()}
 
 
 def fake_repmap_vars():
@@ -146,6 +147,15 @@ def fake_repmap_vars():
     maps = {name: {"label": y, "pred": y[::-1], "accuracy": 0.5, "hidden": 30, "share": np.array([0.2, 0.1]) if view == "pca" else None,
                    "regions": np.zeros((4, 4), int) if view == "plane" else None} for name, view in repmap.MAPS}
     return repmap.chapter_vars(maps)
+
+
+def fake_neuron_vars():
+    """neurons.chapter_vars() on fake strips: every shown neuron's top images of one class."""
+    from nnviz import neurons
+    strips = {spec.name: [{"layer": l + 1, "unit": u, "labels": [u % 10] * neurons.K, "silent": 0.5}
+                          for l, n in enumerate(spec.hidden) for u in range(n)]
+              for spec in SPECS if spec.name in neurons.MODELS and spec.dataset != "cifar10"}
+    return neurons.chapter_vars(strips, {name: [str(c) for c in range(10)] for name in strips})
 
 
 def fake_lab_vars():

@@ -381,12 +381,60 @@ def check_diverging(w, img, what):
     assert light[extreme] == light[side].min(), f"{what}: the largest |w| gets its side's darkest colour"
 
 
+# --------------------------------------------------------------------------- <model>/neurons.*
+
+def hidden_z(npz: Path, images: np.ndarray) -> list:
+    """Every hidden layer's pre-activation z_l (N, n_l), straight from the .npz with plain numpy
+    (no nnviz.forward): a_0 = (x/255 - mean) / std, z_l = a_{l-1} W_l + b_l, a_l = f(z_l)."""
+    with np.load(npz, allow_pickle=False) as f:
+        spec = json.loads(str(f["spec"]))
+        arr = {k: f[k].astype(np.float64) for k in f.files if k != "spec"}
+    f = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
+         "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[spec["activation"]]
+    a = (images.reshape(len(images), -1) / 255.0 - arr["mean"]) / arr["std"]
+    zs = []
+    for l in range(1, len(spec["layers"]) - 1):
+        zs.append(a @ arr[f"W{l}"] + arr[f"b{l}"])
+        a = f(zs[-1])
+    return zs, f
+
+
+def test_neuron_strips_are_the_true_top_and_bottom_images(site_data, entries, real_dataset):
+    """neurons.json: for each listed hidden neuron the K test images of highest z (with their
+    activation f(z)) and of lowest z (with z), in that order; neurons.png row r holds them."""
+    files = sorted(site_data.glob("*/neurons.json"))
+    assert {p.parent.name for p in files} >= {"mnist-h10", "mnist-h16x16", "mnist-h30"}
+    for path in files:
+        meta, sheet = read_json(path), read_png(path.with_suffix(".png"))
+        e = entries[meta["model"]]
+        ds = real_dataset(e["dataset"])
+        zs, f = hidden_z(site_data.parent / e["file"], ds.x_test)
+        k, tile = meta["k"], meta["tile"]
+        assert sheet.shape[:2] == (len(meta["neurons"]) * tile, 2 * k * tile)
+        for r, n in enumerate(meta["neurons"]):
+            z = zs[n["layer"] - 1][:, n["unit"]]
+            what = f"{meta['model']} layer {n['layer']} unit {n['unit']}"
+            top, bottom = [t for t, _ in n["top"]], [t for t, _ in n["bottom"]]
+            assert len(top) == len(bottom) == k and len(set(top)) == len(set(bottom)) == k, what
+            assert np.allclose([v for _, v in n["top"]], f(z[top]), atol=1e-3), f"{what}: top values are f(z)"
+            assert np.allclose([v for _, v in n["bottom"]], z[bottom], atol=1e-3), f"{what}: bottom values are z"
+            assert (np.diff(z[top]) <= 1e-9).all() and (np.diff(z[bottom]) >= -1e-9).all(), what
+            rest = np.delete(z, top + bottom)
+            assert z[top].min() >= rest.max() - 1e-9, f"{what}: an unlisted image excites it more"
+            assert z[bottom].max() <= rest.min() + 1e-9, f"{what}: an unlisted image has a lower z"
+            assert n["silent"] == pytest.approx((f(z) == 0).mean(), abs=1e-4), what
+            for c, t in enumerate(top + bottom):
+                got = sheet[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile]
+                assert np.array_equal(got, ds.x_test[t]), f"{what}: tile {c} is not test image {t}"
+
+
 # --------------------------------------------------------------------------- nothing unchecked
 
 EXPORTS = ("models.json", "models/{model}.npz", "{model}/analysis.json", "{model}/cell-means.png",
            "{model}/w1/{k}.png", "{dataset}/samples.json", "{dataset}/samples.png", "compare/{a}__{b}.json",
            "train/mnist.json", "train/mnist.bin", "repmap/{model}.json", "repmap/{model}.bin",
-           "repmap/{model}.png", "repmap/{model}-regions.png", "repmap/test/{dataset}-{k}.png")
+           "repmap/{model}.png", "repmap/{model}-regions.png", "repmap/test/{dataset}-{k}.png",
+           "{model}/neurons.json", "{model}/neurons.png")
 
 
 def test_representation_maps_put_each_test_image_where_its_hidden_layer_does(site_data, oracle):

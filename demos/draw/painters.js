@@ -1,7 +1,9 @@
-/* The lab's explanations: the neuron inspector (weights, contribution, the sum written out),
- * "why A and not B" and the shift map. A mixin of DrawLab (demo.js). */
+/* The lab's explanations: the neuron inspector (weights, contribution, the sum written out, the
+ * test images a hidden neuron answers to), "why A and not B" and the shift map. A mixin of
+ * DrawLab (demo.js). */
 import {fixed as fmt} from "../../js/format.js";
 import {diverging, mix, paintImage} from "../../js/paint.js";
+import {loadStrips, stripPanel} from "../../js/samples.js";
 import {el, fill, sure} from "./dom.js";
 import {N, SIDE} from "./state.js";
 
@@ -76,6 +78,18 @@ export const Painters = (Base) => class extends Base {
                  term(S.bias, fmt(Math.abs(n.bias), 3)), op("="), term(S.z, fmt(n.z, 3), "draw-z"), op("→"));
     if (n.act === "softmax") arith.append(term(S.softmax, sure(n.value), "draw-value"));
     else arith.append(term(S[n.act] || n.act, fmt(n.value, 3), "draw-value"));
+    this.paintStrips(n.layer, n.layer < this.L ? n.unit : null);
+  }
+
+  /** The selected hidden neuron's top and bottom test images (data/<model>/neurons.*). */
+  paintStrips(layer, unit) {
+    const box = this.q(".draw-strips");
+    if (!box) return;
+    this.strips = this.strips || loadStrips(this.root.dataset.strips);
+    this.strips.then((st) => {
+      const [l, u] = this.selected;
+      if (l === layer && (u === unit || unit === null)) stripPanel(box, st, layer, unit, this.S);
+    }, (e) => console.error("draw: neuron strips:", e));
   }
 
   mapCanvas(name, values, scale) {

@@ -1,7 +1,9 @@
 /* The hidden layer (demos/hidden/partial.html): links each hidden neuron's picture to its bars.
  * Hover, focus or tap a bar -> its neuron's picture and its bars in every class light up;
  * the same from a picture. A tap (or Enter/Space on a picture) pins the highlight; tap again to
- * release it. Arrow keys: left/right = neighbouring hidden neuron, up/down = neighbouring class. */
+ * release it. Arrow keys: left/right = neighbouring hidden neuron, up/down = neighbouring class.
+ * A picture's neuron also gets its strip: the test images that excite it most and least. */
+import {loadStrips, stripPanel} from "../../js/samples.js";
 
 function fmt(w) {
   return (w >= 0 ? "+" : "−") + Math.abs(w).toFixed(2);
@@ -20,6 +22,18 @@ function setup(fig) {
   const weight = (h, c) => Number(bar(h, c).dataset.w);
   const unitName = (h) => filters[h].dataset.name || `h${h + 1}`;   // units=N keeps the neurons' own numbers
   let pinned = null;
+  const stripBox = fig.querySelector(".nv-strip-box");
+  const strips = fig.dataset.strips ? loadStrips(fig.dataset.strips) : null;
+  if (strips) strips.catch((e) => console.error("hidden: neuron strips:", e));
+
+  function showStrip(h) {
+    if (!strips) return;
+    strips.then((st) => {
+      if (fig.dataset.active !== (h === null ? "" : String(h))) return;   // the reader moved on
+      stripPanel(stripBox, st, 1, h === null ? null : Number(filters[h].dataset.unit), S,
+                 h === null ? null : filters[h].querySelector("img"), h === null ? "" : unitName(h));
+    }, () => {});
+  }
 
   function describe(h, c) {
     if (c !== null && c !== undefined) {
@@ -44,6 +58,7 @@ function setup(fig) {
     });
     // the read-out carries the neuron's own picture: on a phone the pictures above are off-screen
     readout.replaceChildren();
+    showStrip(h);
     if (h === null) { readout.textContent = "\u00a0"; return; }
     const pic = filters[h].querySelector("img");
     if (pic) {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import analyse as an
 from . import cache as ch
-from . import data, export, labdata, repmap, strings
+from . import data, export, labdata, neurons, repmap, strings
 from . import runtime as nnviz_runtime
 from .specs import SPECS
 
@@ -87,12 +87,15 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
     """Export data, vendor the browser runtime and render the pages into `tmp`. `pairs`: (a, b)
     model pairs to compare (Spec.compare_to); the diffmatrix demo shows the first."""
     from .render import render_site
-    entries, analyses, preds = {}, {}, {}
+    entries, analyses, preds, strips = {}, {}, {}, {}
     shown = {name: set() for name in datasets}
     showcase = shown_models(root)
     for model, meta, analysis, pred in results:
         ds = datasets[model.spec["dataset"]]
         entries[model.name] = export.export_model(tmp, model, meta, analysis, pred, ds, model.name in showcase)
+        if model.name in neurons.MODELS:      # what each shown hidden neuron answers to
+            strips[model.name] = neurons.answers(model, ds)
+            neurons.export(tmp, model, ds, strips[model.name])
         analyses[model.name], preds[model.name] = analysis, pred
         if model.name in showcase:
             shown[ds.name] |= export.referenced(analysis)
@@ -115,10 +118,12 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
     if runtime:
         nnviz_runtime.vendor(tmp, root, progress=progress)
     chapter_numbers = {**chapter_vars(entries, analyses, datasets, root), "lab": lab[2] if lab else {},
+                       "neurons": neurons.chapter_vars(strips, {n: entries[n]["classes"] for n in strips}),
                        "repmap": repmap.chapter_vars(maps)}
     context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "missing": missing,
                "facts": facts(chapter_numbers),
                "data": {"analysis": analyses, "compare": compare,
+                        "neurons": {n: sorted({(s["layer"], s["unit"]) for s in v}) for n, v in strips.items()},
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}
     render_site(root, tmp, context, strict=strict, progress=progress)

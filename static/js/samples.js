@@ -17,6 +17,19 @@
  *   cropTile(img, tile, row, col, alt)
  *                         a new <canvas class="sample"> with the tile at (row, col) of a tiled
  *                         picture, e.g. data/<model>/cell-means.png (tile = its width / 10)
+ *   loadStrips(model)     Promise of data/<model>/neurons.{json,png} (what each hidden neuron answers to):
+ *       st.has(layer, unit)  whether that neuron (layer 1-based) has a strip
+ *       st.strip(layer, unit, S)  a new <div class="nv-strip"> with the K test images of highest z
+ *                           (each with its activation) and the K of lowest z (each with z), from
+ *                           S.strip_top, S.strip_bottom, S.strip_img ("{i}", "{v}"), S.strip_note
+ *   stripPanel(box, st, layer, unit, S, picture, name)
+ *                         fills box with a copy of the neuron's weight picture, its name and its
+ *                         strip (empties it for unit null); redraws only when the neuron changes
+ *   pickStrips(fig, selector, grid)
+ *                         makes fig's buttons matching selector (data-unit, data-name, an <img> of
+ *                         the neuron's weights) show their layer-1 strip in fig's .nv-strip-box on
+ *                         hover, focus or tap; a tap or Enter/Space pins one (aria-pressed), again
+ *                         releases it. Strings: fig's data-strings; model: fig's data-strips.
  *   rovingGrid(root, selector, {onFocus, onActivate})
  *                         keyboard grid over root's cells matching selector, each carrying data-i
  *                         (row) and data-j (column): one cell is in the tab order (tabindex 0),
@@ -24,6 +37,8 @@
  *                         Space call onActivate(cell); onFocus(cell) runs on every focus, by key,
  *                         click or tap. Returns {current(cell)} to move the tab stop.
  */
+
+import {fixed} from "./format.js";
 
 const DATA = new URL("../../data/", import.meta.url);
 const cache = new Map();
@@ -101,6 +116,102 @@ export function loadSamples(dataset) {
         return Float64Array.from({length: t * t}, (_, p) => rgba[4 * p] / 255);
       },
     };
+  });
+}
+
+export function loadStrips(model) {
+  return once("strips:" + model, async () => {
+    const [meta, img] = await Promise.all([loadJSON(`${model}/neurons.json`), loadImage(`${model}/neurons.png`)]);
+    const row = new Map(meta.neurons.map((n, r) => [`${n.layer},${n.unit}`, r]));
+    const fill = (text, d) => String(text || "").replace(/\{(\w+)\}/g, (m, k) => (k in d ? d[k] : m));
+    const list = (r, offset, pairs, S) => {
+      const ol = document.createElement("ol");
+      ol.className = "nv-strip-row";
+      pairs.forEach(([t, v], c) => {
+        const li = document.createElement("li");
+        const value = fixed(v, Math.abs(v) >= 10 ? 1 : 2);
+        const canvas = cropTile(img, meta.tile, r, offset + c, fill(S.strip_img, {i: t, v: value}));
+        canvas.dataset.index = String(t);
+        const span = document.createElement("span");
+        span.textContent = value;
+        span.setAttribute("aria-hidden", "true");
+        li.append(canvas, span);
+        ol.append(li);
+      });
+      return ol;
+    };
+    const para = (cls, text) => {
+      const p = document.createElement("p");
+      p.className = cls;
+      p.textContent = text;
+      return p;
+    };
+    return {
+      has: (layer, unit) => row.has(`${layer},${unit}`),
+      strip(layer, unit, S) {
+        const r = row.get(`${layer},${unit}`);
+        const n = meta.neurons[r];
+        const div = document.createElement("div");
+        div.className = "nv-strip";
+        div.dataset.layer = String(layer);
+        div.dataset.unit = String(unit);
+        div.append(para("nv-strip-title", S.strip_top), list(r, 0, n.top, S),
+                   para("nv-strip-title", S.strip_bottom), list(r, meta.k, n.bottom, S),
+                   para("nv-strip-note", S.strip_note));
+        return div;
+      },
+    };
+  });
+}
+
+export function stripPanel(box, st, layer, unit, S, picture, name) {
+  const key = unit === null || !st.has(layer, unit) ? "" : `${layer},${unit}`;
+  if (box.dataset.shown === key) return;
+  box.dataset.shown = key;
+  box.replaceChildren();
+  if (!key) return;
+  if (picture || name) box.append(stripHead(picture, name));
+  box.append(st.strip(layer, unit, S));
+}
+
+function stripHead(picture, name) {
+  const head = document.createElement("p");
+  head.className = "nv-strip-head";
+  if (picture) {
+    const copy = picture.cloneNode();
+    copy.className = "nv-strip-pic";
+    copy.alt = "";
+    head.append(copy);
+  }
+  head.append(document.createTextNode(name || ""));
+  return head;
+}
+
+export function pickStrips(fig, selector, grid) {
+  const S = JSON.parse(fig.dataset.strings || "{}");
+  const picks = [...fig.querySelectorAll(selector)];
+  const box = fig.querySelector(".nv-strip-box");
+  const strips = loadStrips(fig.dataset.strips);
+  let pinned = null, active = null;
+  const show = (b) => {
+    active = b;
+    fig.dataset.active = b ? b.dataset.unit : "";
+    strips.then((st) => {
+      if (active !== b) return;                        // the reader moved on meanwhile
+      stripPanel(box, st, 1, b ? Number(b.dataset.unit) : null, S, b && b.querySelector("img"), b ? b.dataset.name : "");
+    }, (e) => console.error(`${fig.id}: neuron strips:`, e));
+  };
+  const pick = (t) => (t && t.closest && fig.contains(t) && t.closest(selector)) || null;
+  fig.addEventListener("pointerover", (e) => { if (pick(e.target) && e.pointerType !== "touch") show(pick(e.target)); });
+  grid.addEventListener("pointerleave", () => { if (!pick(document.activeElement)) show(pinned); });
+  fig.addEventListener("focusin", (e) => { if (pick(e.target)) show(pick(e.target)); });
+  fig.addEventListener("focusout", (e) => { if (!pick(e.relatedTarget)) show(pinned); });
+  fig.addEventListener("click", (e) => {
+    const b = pick(e.target);
+    if (!b) return;
+    pinned = pinned === b ? null : b;
+    picks.forEach((p) => p.setAttribute("aria-pressed", String(p === pinned)));
+    show(pinned || b);
   });
 }
 

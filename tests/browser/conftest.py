@@ -88,8 +88,26 @@ def context_from_site(data: Path) -> dict:
     compare = {}
     for path in sorted(data.glob("compare/*.json"))[:1]:
         compare = load(path)
+    neurons = {path.parent.name: sorted({(n["layer"], n["unit"]) for n in load(path)["neurons"]})
+               for path in sorted(data.glob("*/neurons.json"))}
     return {"models": models, "vars": {}, "notices": [],
-            "data": {"analysis": analysis, "compare": compare, "datasets": datasets}}
+            "data": {"analysis": analysis, "compare": compare, "datasets": datasets, "neurons": neurons}}
+
+
+def chapter_site(site_dir: Path, base: Path, chapters: dict) -> tuple[Path, Path]:
+    """(root, out) for pages rendered from a temporary chapter tree against a built site:
+    chapters {"<lang>/<slug>.md": source}; root links the repo's templates, demos, static and
+    scripts, out links the built site's data/ and runtime/ (render with nnviz.render.render_site)."""
+    root, out = base / "root", base / "site"
+    for rel, text in chapters.items():
+        (root / "chapters" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "chapters" / rel).write_text(text, encoding="utf-8")
+    for name in ("templates", "demos", "static", "scripts"):
+        (root / name).symlink_to(REPO / name)
+    out.mkdir()
+    for name in ("data", "runtime"):
+        (out / name).symlink_to(site_dir / name)
+    return root, out
 
 
 def chapter(title: str, directives: list[str]) -> str:

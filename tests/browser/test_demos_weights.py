@@ -18,7 +18,7 @@ import pytest
 
 from nnviz import forward  # conftest puts src/ on sys.path when nnviz is not installed
 
-from conftest import context_from_site, page_opener, serve_folder  # noqa: E402  (tests/browser is on sys.path)
+from conftest import chapter_site, context_from_site, page_opener, serve_folder  # noqa: E402  (tests/browser is on sys.path)
 
 REPO = Path(__file__).resolve().parents[2]
 NEEDED = ("mnist-softmax", "mnist-h10", "mnist-h16x16", "fashion-softmax")
@@ -92,17 +92,11 @@ def weights_site(site_dir, tmp_path_factory, missing):
     have = {e["name"] for e in json.loads(models_json.read_text())} if models_json.is_file() else set()
     if not set(NEEDED) <= have:
         missing(f"{site_dir} lacks models {sorted(set(NEEDED) - have)}")
-    base = tmp_path_factory.mktemp("weights")
-    root, out = base / "root", base / "site"
+    pages = {}
     for lang in ("en", "zh"):
-        (root / "chapters" / lang).mkdir(parents=True)
-        (root / "chapters" / lang / "live.md").write_text(f"---\ntitle: Live {lang}\norder: 1\n---\n{LIVE}")
-        (root / "chapters" / lang / "static.md").write_text(f"---\ntitle: Static {lang}\norder: 2\n---\n{STATIC}")
-    for name in ("templates", "demos", "static", "scripts"):
-        (root / name).symlink_to(REPO / name)
-    out.mkdir()
-    for name in ("data", "runtime"):
-        (out / name).symlink_to(site_dir / name)
+        pages[f"{lang}/live.md"] = f"---\ntitle: Live {lang}\norder: 1\n---\n{LIVE}"
+        pages[f"{lang}/static.md"] = f"---\ntitle: Static {lang}\norder: 2\n---\n{STATIC}"
+    root, out = chapter_site(site_dir, tmp_path_factory.mktemp("weights"), pages)
     context = context_from_site_with_notices(site_dir)
     render_site(root, out, context, strict=True, progress=lambda *a: None)
     return out, context
