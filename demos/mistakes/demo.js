@@ -50,8 +50,11 @@ function linkLab(fig) {
     const button = e.target.closest("button.mk-load");
     if (!button) return;
     lab.dispatchEvent(new CustomEvent("draw:load", {detail: {index: Number(button.closest(".mk-item").dataset.index)}}));
+    // the lab's answer and neurons: on a phone they sit below its drawing grid, so go to them
+    const verdict = lab.querySelector(".draw-verdict");
+    const below = verdict.getBoundingClientRect().top - lab.getBoundingClientRect().top > innerHeight / 3;
     const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
-    lab.scrollIntoView({block: "start", behavior: still ? "auto" : "smooth"});
+    (below ? verdict : lab).scrollIntoView({block: "start", behavior: still ? "auto" : "smooth"});
     lab.querySelector(".draw-grid").focus({preventScroll: true});   // keyboard readers carry on in the lab
   });
 }
