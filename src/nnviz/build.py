@@ -212,9 +212,8 @@ def chapter_vars(entries, analyses, datasets, root=ROOT):
             v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}", "train_acc": pct(h["train_acc"][-1]),
                                              "test_acc": pct(h["test_acc"][-1]), "test_loss": f"{h['test_loss'][-1]:.3f}",
                                              "best_loss": f"{h['test_loss'][best]:.3f}", "best_loss_epoch": str(h["epoch"][best])}
-        if a["mistakes"]["glaring"]:     # the most confident mistakes, as the mistakes gallery lists them
-            g = [r["p_pred"] for r in a["mistakes"]["glaring"]]
-            v.setdefault("glaring", {})[k] = {"n": str(len(g)), "top": pct(g[0], 2), "last": pct(g[-1], 2)}
+        g = [r["p_pred"] for r in a["mistakes"]["glaring"]] or [0.0]   # as the mistakes gallery lists them
+        v.setdefault("glaring", {})[k] = {"n": str(len(a["mistakes"]["glaring"])), "top": pct(g[0], 2), "last": pct(g[-1], 2)}
         if "border_blue" in a:
             v.setdefault("blue", {})[k] = blue_border_vars(a["border_blue"], e["classes"])
     for name, ds in datasets.items():
