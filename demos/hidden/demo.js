@@ -1,7 +1,10 @@
 /* The hidden layer (demos/hidden/partial.html): links each hidden neuron's picture to its bars.
  * Hover, focus or tap a bar -> its neuron's picture and its bars in every class light up;
  * the same from a picture. A tap (or Enter/Space on a picture) pins the highlight; tap again to
- * release it. Arrow keys: left/right = neighbouring hidden neuron, up/down = neighbouring class. */
+ * release it. Arrow keys: left/right = neighbouring hidden neuron, up/down = neighbouring class.
+ * On a touch screen a tapped bar also opens a loupe (static/js/loupe.js) with its neighbours as
+ * fingertip-sized buttons: the bars are narrower than a finger on a phone. */
+import {attachLoupe} from "../../js/loupe.js";
 
 function fmt(w) {
   return (w >= 0 ? "+" : "−") + Math.abs(w).toFixed(2);
@@ -89,6 +92,20 @@ function setup(fig) {
   fig.addEventListener("click", (event) => {
     const t = target(event);
     if (t) pin(Number(t.dataset.h));
+  });
+
+  attachLoupe(charts, ".nv-bar", {
+    rows: 1, cols: 5,
+    pos: (b) => [Number(b.dataset.c), Number(b.dataset.h)],
+    pick: (b) => {
+      const h = Number(b.dataset.h);
+      if (pinned !== h) pin(h);
+      show(h, Number(b.dataset.c));
+    },
+    content: (b, button) => {
+      button.textContent = `${unitName(Number(b.dataset.h))}\n${fmt(Number(b.dataset.w))}`;
+      button.classList.add(b.classList.contains("pos") ? "loupe-pos" : "loupe-neg");
+    },
   });
 
   // arrow keys: bars form a grid (class x hidden neuron); pictures a row
