@@ -103,7 +103,9 @@ function setup(fig) {
       show(h, Number(b.dataset.c));
     },
     content: (b, button) => {
-      button.textContent = `${unitName(Number(b.dataset.h))}\n${fmt(Number(b.dataset.w))}`;
+      const h = Number(b.dataset.h), c = Number(b.dataset.c);
+      button.textContent = `${unitName(h)}\n${fmt(weight(h, c))}`;
+      button.setAttribute("aria-label", `${unitName(h)} ${fmt(weight(h, c))}, ${S.class || "class"} ${classes[c] ?? c}`);
       button.classList.add(b.classList.contains("pos") ? "loupe-pos" : "loupe-neg");
     },
   });

@@ -76,6 +76,7 @@ export function attachLoupe(area, selector, {pick, pos = cellPos, content = copy
     b.className = "loupe-cell" + (el === current ? " loupe-current" : "");
     b.setAttribute("aria-label", el.getAttribute("aria-label") || "");
     b.setAttribute("aria-pressed", String(el === current));
+    Object.assign(b.dataset, el.dataset);          // the target's address (data-i, data-j, ...)
     content(el, b);
     b.addEventListener("click", () => {
       pick(el);

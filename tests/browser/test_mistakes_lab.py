@@ -35,7 +35,7 @@ def gallery_items(page):
     return page.evaluate(f"""() => [...document.querySelectorAll('{GALLERY} .mk-item')].map((li) => {{
         const b = li.querySelector('button.mk-load'), r = b.getBoundingClientRect();
         return {{index: +li.dataset.index, labels: li.querySelector('.mk-labels').textContent.replace(/\\s+/g, ' ').trim(),
-                 p: li.querySelector('.mk-p').textContent, name: b.getAttribute('aria-label'), shown: !li.hidden,
+                 p: li.querySelector('.mk-p').textContent, name: b.querySelector('.mk-sr').textContent, shown: !li.hidden,
                  w: r.width, h: r.height}}; }})""")
 
 
