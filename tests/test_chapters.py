@@ -33,6 +33,7 @@ REQUIRED_DEMOS = {
     ("confusion", "cifar-softmax"), ("hidden", "cifar-h100"), ("confusion", "mnist-h10"),
     ("hidden", "mnist-h10"), ("diffmatrix", None), ("filters", "mnist-h16x16"), ("draw", "mnist-h16x16"),
     ("lego", "mnist-h30"), ("sweep", None), ("compare", None), ("overfit", None),
+    ("mistakes", "mnist-h16x16"),       # issue 11: 3Blue1Brown's gallery of confident mistakes
 }
 LABEL_ARGS = ("caption", "title", "alt")   # translated per language; everything else must match
 
@@ -319,3 +320,19 @@ def test_model_keys_match_the_variable_keys():
     tree = fake_var_tree(cifar=True)
     for spec in SPECS:
         assert key(spec.name) in tree["acc"]
+
+
+def test_glaring_vars_quote_the_gallery_and_never_round_to_certainty():
+    """{{ glaring.<model>.* }}: how many mistakes the gallery lists, its first and last confidence;
+    a p < 1 never reads 100% (build.pct, like format.js) and a model without mistakes still builds."""
+    from nnviz.build import pct
+    assert [pct(0.99996, 2), pct(0.999654, 2), pct(1.0), pct(0.00001), pct(0.0)] == [">99.99%", "99.97%", "100.0%", "<0.1%", "0.0%"]
+    entries = {"m": {"name": "m", "dataset": "mnist", "classes": [str(c) for c in range(10)], "test_accuracy": 0.9,
+                     "train_accuracy": 0.9, "params": 7, "epochs": 1, "train_seconds": 1.0}}
+    rows = [{"index": i, "true": 1, "pred": 2, "p_pred": p, "p_true": 0.0} for i, p in enumerate((0.999996, 0.97, 0.9612))]
+    analysis = {"confusion": [[1] * 10] * 10, "recall": [0.9] * 10, "precision": [0.9] * 10,
+                "mistakes": {"glaring": rows, "near": []}, "history": {"test_acc": []}}
+    datasets = {"mnist": SimpleNamespace(y_train=[0], y_test=[0])}
+    assert chapter_vars(entries, {"m": analysis}, datasets)["glaring"]["m"] == {"n": "3", "top": ">99.99%", "last": "96.12%"}
+    analysis["mistakes"]["glaring"] = []
+    assert chapter_vars(entries, {"m": analysis}, datasets)["glaring"]["m"]["n"] == "0"

@@ -6,6 +6,7 @@
  * confident ones not already shown (.least), and the cell's average image (cell-means.png).
  * Items carry data-index (test index) and data-prob (the network's probability for its answer).
  */
+import {attachLoupe} from "../../js/loupe.js";
 import {cropTile, loadImage, loadJSON, loadSamples, rovingGrid} from "../../js/samples.js";
 import {pct} from "../../js/format.js";
 
@@ -137,6 +138,8 @@ function setup(fig) {
   }
 
   const grid = rovingGrid(table, "td.cm-cell", {onFocus: select, onActivate: select});
+  attachLoupe(table, "td.cm-cell", {pick: (cell) => { grid.current(cell); select(cell); },
+                              heads: {row: (i) => labels[i], col: (j) => labels[j]}});
   table.addEventListener("pointerover", (e) => {
     const cell = e.target.closest("td.cm-cell");
     if (cell && e.pointerType === "mouse") show(cell);

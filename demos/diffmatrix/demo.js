@@ -6,6 +6,7 @@
  * (i, i) gathers every cells["i,*"] (the wrong answer is shown under each image). Items carry
  * data-index and data-kind ("fixed" | "broke").
  */
+import {attachLoupe} from "../../js/loupe.js";
 import {loadJSON, loadSamples, rovingGrid} from "../../js/samples.js";
 
 function fill(template, values) {
@@ -122,6 +123,8 @@ function setup(fig) {
   }
 
   const grid = rovingGrid(table, "td.dm-cell", {onFocus: select, onActivate: select});
+  attachLoupe(table, "td.dm-cell", {pick: (cell) => { grid.current(cell); select(cell); },
+                              heads: {row: (i) => labels[i], col: (j) => labels[j]}});
   table.addEventListener("click", (e) => {
     const cell = e.target.closest("td.dm-cell");
     if (cell) select(cell);

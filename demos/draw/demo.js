@@ -72,6 +72,7 @@ class DrawLab extends Painters(Network(Pad(class {}))) {
     this.paintGrid();
     this.paintStrip(null);
     new ResizeObserver(() => { this.sizeGrid(); this.layoutLinks(); }).observe(this.root);
+    root.addEventListener("draw:load", (e) => this.testDigit(Number(e.detail.index)));
     root.drawLab = this;
     root.classList.add("draw-js");
     if (restored) {
@@ -256,11 +257,20 @@ class DrawLab extends Painters(Network(Pad(class {}))) {
       (e) => this.setNote({kind: "error", text: String(e.message || e)}));
   }
 
-  async testDigit() {
+  /** Load test image `index` (default: a random one). A chosen one (the mistakes gallery's
+   *  "draw:load" event) comes as the test set has it, preparation off, so that the lab gives the
+   *  answer the gallery shows. */
+  async testDigit(index = null) {
     try {
       const samples = await loadSamples(this.root.dataset.dataset || "mnist");
-      const index = samples.index[Math.floor(Math.random() * samples.index.length)];
-      this.setInk(samples.pixels(index), {kind: "digit", index, label: samples.label(index)});
+      const asIs = index !== null;
+      if (asIs && !samples.has(index)) throw new Error(`test image ${index} is not in the sample sprite`);
+      if (asIs) {
+        Object.assign(this.options, {centre: false, dx: 0, dy: 0, scale: 1});
+        this.syncControls();
+      }
+      const i = asIs ? index : samples.index[Math.floor(Math.random() * samples.index.length)];
+      this.setInk(samples.pixels(i), {kind: "digit", index: i, label: samples.label(i), asIs});
     } catch (e) {
       this.setNote({kind: "error", text: String(e.message || e)});
     }
@@ -283,7 +293,7 @@ class DrawLab extends Painters(Network(Pad(class {}))) {
       text = res && this.last.seq >= n.seq
         ? fill(this.S.note_blank, {c: this.classes[res.pred], p: sure(res.conf)}) : "";
     } else if (n && n.kind === "invert") text = this.S.note_invert;
-    else if (n && n.kind === "digit") text = fill(this.S.note_digit, {i: n.index, c: this.classes[n.label]});
+    else if (n && n.kind === "digit") text = fill(n.asIs ? this.S.note_test : this.S.note_digit, {i: n.index, c: this.classes[n.label]});
     else if (n && n.kind === "restored") text = this.S.note_restored;
     else if (n && n.kind === "error") text = n.text;
     if (p.textContent !== text) p.textContent = text;

@@ -2,8 +2,11 @@
  * Hover, focus or tap a bar -> its neuron's picture and its bars in every class light up;
  * the same from a picture. A tap (or Enter/Space on a picture) pins the highlight; tap again to
  * release it. Arrow keys: left/right = neighbouring hidden neuron, up/down = neighbouring class.
- * A picture's neuron also gets its strip: the test images that excite it most and least. */
+ * A picture's neuron also gets its strip: the test images that excite it most and least.
+ * On a touch screen a tapped bar also opens a loupe (static/js/loupe.js) with its neighbours as
+ * fingertip-sized buttons: the bars are narrower than a finger on a phone. */
 import {loadStrips, stripPanel} from "../../js/samples.js";
+import {attachLoupe} from "../../js/loupe.js";
 
 function fmt(w) {
   return (w >= 0 ? "+" : "−") + Math.abs(w).toFixed(2);
@@ -104,6 +107,22 @@ function setup(fig) {
   fig.addEventListener("click", (event) => {
     const t = target(event);
     if (t) pin(Number(t.dataset.h));
+  });
+
+  attachLoupe(charts, ".nv-bar", {
+    rows: 1, cols: 5,
+    pos: (b) => [Number(b.dataset.c), Number(b.dataset.h)],
+    pick: (b) => {
+      const h = Number(b.dataset.h);
+      if (pinned !== h) pin(h);
+      show(h, Number(b.dataset.c));
+    },
+    content: (b, button) => {
+      const h = Number(b.dataset.h), c = Number(b.dataset.c);
+      button.textContent = `${unitName(h)}\n${fmt(weight(h, c))}`;
+      button.setAttribute("aria-label", `${unitName(h)} ${fmt(weight(h, c))}, ${S.class || "class"} ${classes[c] ?? c}`);
+      button.classList.add(b.classList.contains("pos") ? "loupe-pos" : "loupe-neg");
+    },
   });
 
   // arrow keys: bars form a grid (class x hidden neuron); pictures a row

@@ -1,6 +1,7 @@
 /* Mistakes gallery (demos/mistakes/partial.html renders every item and its labels).
  * Draws each item's test image (data-index) from the sample sprite, and folds long galleries to
- * their first rows behind a "show all" button. */
+ * their first rows behind a "show all" button. With lab=yes its items are buttons that load their
+ * image into the page's drawing lab of the same model (the lab's "draw:load" event). */
 import {loadSamples} from "../../js/samples.js";
 
 const FOLDED = 12;
@@ -32,4 +33,33 @@ function setup(fig) {
   });
 }
 
-document.querySelectorAll("figure.demo-mistakes").forEach(setup);
+/** The drawing lab the buttons feed: the first one of this model after the gallery, else the last before. */
+function findLab(fig) {
+  const labs = [...document.querySelectorAll(`[data-live-demo="draw"][data-model="${fig.dataset.model}"]`)];
+  return labs.find((lab) => fig.compareDocumentPosition(lab) & Node.DOCUMENT_POSITION_FOLLOWING) || labs.at(-1);
+}
+
+function linkLab(fig) {
+  const buttons = fig.querySelectorAll("button.mk-load");
+  const lab = buttons.length ? findLab(fig) : null;
+  if (!lab) {
+    buttons.forEach((b) => { b.disabled = true; });
+    return;
+  }
+  fig.addEventListener("click", (e) => {
+    const button = e.target.closest("button.mk-load");
+    if (!button) return;
+    lab.dispatchEvent(new CustomEvent("draw:load", {detail: {index: Number(button.closest(".mk-item").dataset.index)}}));
+    // the lab's answer and neurons: on a phone they sit below its drawing grid, so go to them
+    const verdict = lab.querySelector(".draw-verdict");
+    const below = verdict.getBoundingClientRect().top - lab.getBoundingClientRect().top > innerHeight / 3;
+    const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
+    (below ? verdict : lab).scrollIntoView({block: "start", behavior: still ? "auto" : "smooth"});
+    lab.querySelector(".draw-grid").focus({preventScroll: true});   // keyboard readers carry on in the lab
+  });
+}
+
+for (const fig of document.querySelectorAll("figure.demo-mistakes")) {
+  setup(fig);
+  linkLab(fig);
+}

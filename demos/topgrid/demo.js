@@ -1,6 +1,7 @@
 /* Top sample per cell (demos/topgrid/partial.html renders the grid and every cell's description).
  * Draws each cell's most confident test image (data-index) from the sample sprite; hovering or
  * focusing a cell (arrow keys move focus) shows its description (probability, count) below. */
+import {attachLoupe} from "../../js/loupe.js";
 import {loadSamples, rovingGrid} from "../../js/samples.js";
 
 function setup(fig) {
@@ -13,7 +14,10 @@ function setup(fig) {
     cells.forEach((c) => c.classList.toggle("tg-shown", c === cell));
     readout.textContent = cell ? cell.getAttribute("aria-label") : readout.dataset.hint;
   };
-  rovingGrid(table, "td.tg-cell", {onFocus: (cell) => { focused = cell; say(cell); }});
+  const grid = rovingGrid(table, "td.tg-cell", {onFocus: (cell) => { focused = cell; say(cell); }});
+  const labels = [...table.querySelectorAll("th.tg-row")].map((th) => th.textContent.trim());
+  attachLoupe(table, "td.tg-cell", {pick: (cell) => { grid.current(cell); focused = cell; say(cell); },
+                              heads: {row: (i) => labels[i], col: (j) => labels[j]}});
   table.addEventListener("focusout", (e) => {
     if (!table.contains(e.relatedTarget)) { focused = null; say(null); }
   });

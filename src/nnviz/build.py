@@ -186,7 +186,13 @@ def clean_stale(out):
 # ---------------------------------------------------------------- numbers for the prose
 
 def pct(x, digits=1):
-    return f"{100 * x:.{digits}f}%"
+    """Percent text that never rounds a p < 1 up to 100% nor a p > 0 down to 0% (as format.js)."""
+    text, step = f"{100 * x:.{digits}f}%", 10.0 ** -digits
+    if x < 1 and float(text[:-1]) >= 100:
+        return f">{100 - step:.{digits}f}%"
+    if x > 0 and float(text[:-1]) <= 0:
+        return f"<{step:.{digits}f}%"
+    return text
 
 
 def key(name):
@@ -228,6 +234,8 @@ def chapter_vars(entries, analyses, datasets, root=ROOT):
             v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}", "train_acc": pct(h["train_acc"][-1]),
                                              "test_acc": pct(h["test_acc"][-1]), "test_loss": f"{h['test_loss'][-1]:.3f}",
                                              "best_loss": f"{h['test_loss'][best]:.3f}", "best_loss_epoch": str(h["epoch"][best])}
+        g = [r["p_pred"] for r in a["mistakes"]["glaring"]] or [0.0]   # as the mistakes gallery lists them
+        v.setdefault("glaring", {})[k] = {"n": str(len(a["mistakes"]["glaring"])), "top": pct(g[0], 2), "last": pct(g[-1], 2)}
         if "border_blue" in a:
             v.setdefault("blue", {})[k] = blue_border_vars(a["border_blue"], e["classes"])
     for name, ds in datasets.items():
