@@ -101,6 +101,9 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
         export.write_json(tmp / "data" / "compare" / f"{a}__{b}.json", compare)
         for cell in compare["cells"].values():
             shown[ds.name] |= set(cell["fixed"]) | set(cell["broke"])
+    site_strings = strings.site_strings(root, strings.languages(root))
+    for entry in entries.values():       # reader-facing names, for the browser and for readers of models.json
+        entry["title"] = {lang: strings.model_title(t, entry) for lang, t in site_strings.items()}
     for name, ds in datasets.items():
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
