@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import analyse as an
 from . import cache as ch
-from . import data, export, labdata, strings
+from . import cited, data, export, labdata, strings
 from . import runtime as nnviz_runtime
 from .specs import SPECS
 
@@ -111,10 +111,11 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
         labdata.export(tmp, *lab[:2])
     if runtime:
         nnviz_runtime.vendor(tmp, root, progress=progress)
-    chapter_numbers = {**chapter_vars(entries, analyses, datasets, root), "lab": lab[2] if lab else {}}
+    chapter_numbers = {**chapter_vars(entries, analyses, datasets, root), "lab": lab[2] if lab else {},
+                       "cited": cited.chapter_vars()}
     context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "missing": missing,
                "facts": facts(chapter_numbers),
-               "data": {"analysis": analyses, "compare": compare,
+               "data": {"analysis": analyses, "compare": compare, "cited": cited.CITED,
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}
     render_site(root, tmp, context, strict=strict, progress=progress)
