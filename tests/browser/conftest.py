@@ -46,7 +46,7 @@ except ImportError:  # running from a clone without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
 if str(REPO / "tests") not in sys.path:  # imported from outside pytest (the benchmark)
     sys.path.insert(0, str(REPO / "tests"))
-from nnviz import forward  # noqa: E402
+from nnviz import cited, forward  # noqa: E402
 from nnviz import runtime as nnviz_runtime  # noqa: E402
 from nnviz.pages import CSP  # noqa: E402,F401 - the pages' own policy, also sent as a header here
 from skips import missing  # noqa: E402,F401  (the one skip helper; test_draw imports it from here)
@@ -88,7 +88,7 @@ def context_from_site(data: Path) -> dict:
     for path in sorted(data.glob("compare/*.json"))[:1]:
         compare = load(path)
     return {"models": models, "vars": {}, "notices": [],
-            "data": {"analysis": analysis, "compare": compare, "datasets": datasets}}
+            "data": {"analysis": analysis, "compare": compare, "datasets": datasets, "cited": cited.CITED}}
 
 
 def chapter(title: str, directives: list[str]) -> str:
