@@ -48,6 +48,11 @@ def _hex(rgb):
     return "#" + "".join(f"{int(round(c)):02x}" for c in rgb)
 
 
+def diverging_hex(v, scale):
+    """One value's diverging colour as "#rrggbb" (for server-drawn marks: heat maps, legend stops)."""
+    return _hex(diverging(np.array([float(v)]), scale)[0])
+
+
 def css():
     """The palette as CSS custom properties (site/static/css/palette.css)."""
     stops = "".join(f"  --div-{k}: {_hex(c)};\n" for k, c in enumerate(DIVERGING))
