@@ -106,6 +106,7 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
         entry["title"] = {lang: strings.model_title(t, entry) for lang, t in site_strings.items()}
     for name, ds in datasets.items():
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
+        export.export_class_means(tmp, ds)
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if lab:
         labdata.export(tmp, *lab[:2])
@@ -210,6 +211,8 @@ def chapter_vars(entries, analyses, datasets, root=ROOT):
             v.setdefault("final", {})[k] = {"subset": f"{e['train_subset']:,}", "train_acc": pct(h["train_acc"][-1]),
                                              "test_acc": pct(h["test_acc"][-1]), "test_loss": f"{h['test_loss'][-1]:.3f}",
                                              "best_loss": f"{h['test_loss'][best]:.3f}", "best_loss_epoch": str(h["epoch"][best])}
+        if "template_match" in a:    # {{ tpl.<model>.count }} of the ten templates match their own class best
+            v.setdefault("tpl", {})[k] = template_vars(a["template_match"], named)
         if "border_blue" in a:
             v.setdefault("blue", {})[k] = blue_border_vars(a["border_blue"], e["classes"])
     for name, ds in datasets.items():
@@ -223,6 +226,16 @@ def facts(v):
     Every fact is always defined (False when its data is missing), so a chapter never names an
     unknown one just because a dataset was absent."""
     return {"cifar-blue-border": v.get("blue", {}).get("cifar_softmax", {}).get("holds") == "yes"}
+
+
+def template_vars(corr, named):
+    """How many templates correlate best with their own class's average image, and the weakest
+    own-class correlation with its class name (per language)."""
+    own = [row[k] for k, row in enumerate(corr)]
+    weakest = min(range(len(own)), key=own.__getitem__)
+    return {"count": str(sum(max(range(len(row)), key=row.__getitem__) == k for k, row in enumerate(corr))),
+            "of": str(len(corr)), "best": f"{max(own):.2f}", "worst": f"{own[weakest]:.2f}",
+            "worst_class": strings.PerLanguage({lang: c[weakest] for lang, c in named.items()})}
 
 
 SKY = ("airplane", "ship")   # the classes ml4a says have blue (sky, water) around them
