@@ -8,9 +8,8 @@
  */
 import {loadSamples, loadJSON} from "../../js/samples.js";
 import {pct as percent} from "../../js/format.js";
+import {paintImage} from "../../js/paint.js";
 
-const DIV_POS = [202, 0, 32];    // the same diverging colours as export.diverging
-const DIV_NEG = [5, 113, 176];
 
 function strings(el) {
   try { return JSON.parse(el.dataset.strings || "{}"); } catch (e) { return {}; }
@@ -48,23 +47,10 @@ async function loadSprite(dataset) {
   };
 }
 
-/** Paint values (row-major size x size) with the diverging palette, scaled by `scale`. */
+/** Paint values (row-major size x size) with the one diverging palette (paint.js), scaled by `scale`. */
 function paintDiverging(canvas, values, scale) {
   const n = Math.round(Math.sqrt(values.length));
-  canvas.width = canvas.height = n;
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(n, n);
-  const s = scale || Math.max(...values.map(Math.abs)) || 1;
-  for (let i = 0; i < values.length; i++) {
-    const t = Math.max(-1, Math.min(1, values[i] / s));
-    const c = t > 0 ? DIV_POS : DIV_NEG;
-    const a = Math.abs(t);
-    img.data[4 * i] = Math.round(255 + a * (c[0] - 255));
-    img.data[4 * i + 1] = Math.round(255 + a * (c[1] - 255));
-    img.data[4 * i + 2] = Math.round(255 + a * (c[2] - 255));
-    img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  paintImage(canvas, values, {w: n, h: n, style: "diverging", scale: scale || undefined});
 }
 
 /* RGB models (CIFAR): 3 values per pixel. A picture of the input or of a weight vector is shown
