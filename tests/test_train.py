@@ -252,3 +252,52 @@ def test_epoch_bar_plain_lines_off_a_terminal_and_tqdm_on_one():
     for e in (1, 2, 3):
         bar(e, 3, 0.25)
     assert "\r" in term.text and "3/3" in term.text and "loss=0.250" in term.text
+
+
+# ------------------------------------------ standardisation without full-size temporaries (issue 12)
+
+def standardised_as_before(x_uint8):
+    """The memory-hungry way train() standardised until issue 12, kept here as the oracle."""
+    x = x_uint8.reshape(len(x_uint8), -1).astype(np.float32) / 255.0
+    mean, std = x.mean(axis=0).astype(x.dtype), np.full(x.shape[1], x.std(), dtype=x.dtype)
+    return x, mean, std, (x - mean) / std
+
+
+def pictures(shape, seed=0):
+    """uint8 pictures with per-pixel structure (bright centre, dark border) plus noise."""
+    rng = np.random.default_rng(seed)
+    n, d = shape[0], int(np.prod(shape[1:]))
+    field = np.clip(255 * np.sin(np.linspace(0, np.pi, d)) ** 2, 0, 255)
+    noise = rng.integers(0, 64, (n, d), dtype=np.uint8)
+    return (field.astype(np.uint8) // 2 + noise).reshape(shape)
+
+
+@pytest.mark.parametrize("shape", [(60000, 28, 28), (50000, 32, 32, 3)], ids=["mnist", "cifar10"])
+def test_in_place_standardisation_is_bit_identical_on_real_shaped_data(shape):
+    images = pictures(shape)
+    x_old, mean_old, std_old, a0_old = standardised_as_before(images)
+    x = tr.flatten(images)
+    assert np.array_equal(x, x_old)
+    del x_old
+    run = tr.Trainer({**toy_spec().as_dict(), "layers": [x.shape[1], 10]}, x, np.zeros(len(x), int), overwrite=True)
+    assert run.a0 is x or np.shares_memory(run.a0, x)                  # no second full-size array
+    assert np.array_equal(run.mean, mean_old) and np.array_equal(run.std, std_old)
+    assert np.array_equal(run.a0, a0_old)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 1000, 4097, 100_003])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chunked_global_std_is_numpys_std_to_the_last_bit(n, dtype, monkeypatch):
+    """Small chunks make the pairwise halving run many levels deep, odd lengths included."""
+    monkeypatch.setattr(tr, "STD_CHUNK", 64)
+    x = np.random.default_rng(n).random((n, 3), dtype=dtype) ** 3
+    assert tr.global_std(x) == x.std() and tr.global_std(x).dtype == x.dtype
+
+
+def test_train_accuracy_on_a0_equals_predict_on_raw_pixels():
+    ds, spec = Toy(), toy_spec(epochs=2)
+    model, _ = tr.train(spec, ds)
+    x = tr.flatten(ds.x_train)
+    a0 = (x - model.mean) / model.std
+    y = ds.y_train.astype(np.int64)
+    assert tr.evaluate(model, a0, y, batch=64, standardised=True) == tr.evaluate(model, x, y, batch=64)

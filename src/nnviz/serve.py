@@ -4,18 +4,23 @@ Each rebuild is `nnviz build` in a fresh process, so the code that runs is the c
 imported module never goes stale). Open pages load /__nnviz/reload.js, which long-polls
 /__nnviz/status: a successful rebuild reloads the page, a failed one shows its error on the page
 (the old site keeps being served). Precompressed `F.br` / `F.gz` are sent by Accept-Encoding, and
-files with a content hash in their name are cached for good (contract C5).
+files with a content hash in their name are cached for good (contract C5). Ctrl-C or SIGTERM
+ends it at once, a rebuild under way included (issue 16: it must never wait for a build).
 """
 import collections
 import http.server
 import io
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from .build import clean_stale
 
 WATCH = ("chapters", "templates", "demos", "static", "scripts", "src/nnviz")
 LIVE = "/__nnviz/"
@@ -24,6 +29,7 @@ RELOAD_TAG = b'<script src="/__nnviz/reload.js" defer></script>'
 HASHED = re.compile(r"\.[0-9a-f]{8,}\.[A-Za-z0-9]+$")     # name.<hash>.ext
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))             # preferred first
 POLL_SECONDS = 20                                        # a status request waits at most this long
+STOP_GRACE = 3                                           # seconds a build gets to end on Ctrl-C before a kill
 
 
 class State:
@@ -45,33 +51,95 @@ class State:
             return {"version": self.version, "error": self.error}
 
 
-def rebuild(out, root):
-    """Run `nnviz build` in a fresh process; None when it succeeded, else its error text.
-    The child's progress passes through to the terminal as it happens."""
-    cmd = [sys.executable, "-m", "nnviz.cli", "build", "--out", str(out)]
-    proc = subprocess.Popen(cmd, cwd=root, stderr=subprocess.PIPE, text=True, errors="replace")
-    tail = collections.deque(maxlen=200)
-    for line in proc.stderr:
-        sys.stderr.write(line)
-        tail.append(line)
-    if proc.wait() == 0:
-        return None
-    lines = list(tail)
-    start = max([i for i, l in enumerate(lines) if l.startswith(("error: ", "Traceback"))] or [0])
-    return "".join(lines[start:]).strip() or f"the build exited with status {proc.returncode}"
+class Builder:
+    """Runs `nnviz build` in a fresh process, one at a time; stop() ends the one under way at once
+    (serve never waits for a rebuild to finish) and refuses to start another."""
+
+    def __init__(self, out, root):
+        self.out, self.root = out, root
+        self.proc, self.stopped = None, False
+        self.lock = threading.Lock()
+
+    def run(self):
+        """None when the build succeeded, else its error text (None too once stopped).
+        The child's progress passes through to the terminal as it happens."""
+        cmd = [sys.executable, "-m", "nnviz.cli", "build", "--out", str(self.out)]
+        with self.lock:
+            if self.stopped:
+                return None
+            # its own process group, so that stop() reaches whatever the build started too
+            self.proc = proc = subprocess.Popen(cmd, cwd=self.root, stderr=subprocess.PIPE, text=True,
+                                                errors="replace", start_new_session=True)
+        tail = collections.deque(maxlen=200)
+        for line in proc.stderr:
+            if not self.stopped:
+                sys.stderr.write(line)
+            tail.append(line)
+        if proc.wait() == 0 or self.stopped:
+            return None
+        lines = list(tail)
+        start = max([i for i, l in enumerate(lines) if l.startswith(("error: ", "Traceback"))] or [0])
+        return "".join(lines[start:]).strip() or f"the build exited with status {proc.returncode}"
+
+    def stop(self):
+        """End the build under way: Ctrl-C (the build's own clean-up removes its temp folder), a kill
+        after STOP_GRACE seconds, then whatever it left beside `out` is removed."""
+        with self.lock:
+            self.stopped = True
+            proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            _signal_group(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                pass
+        _signal_group(proc.pid, signal.SIGKILL)       # the build, or anything it started, still there
+        proc.wait()
+        clean_stale(self.out)
 
 
-def watch(out, root, state, stop):
+def _signal_group(pid, sig):
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+class Stop(threading.Event):
+    """The watcher's stop_event; `watching` is set once watchfiles first asks it (its watches are
+    in place by then) or the watcher ended, so no edit made after "serving …" goes unseen."""
+
+    def __init__(self):
+        super().__init__()
+        self.watching = threading.Event()
+
+    def is_set(self):
+        self.watching.set()
+        return super().is_set()
+
+
+def watch(builder, state, stop):
     """Rebuild after every batch of source changes (watchfiles waits for a quiet moment)."""
-    import watchfiles
-    paths = [root / d for d in WATCH if (root / d).is_dir()]
-    for changes in watchfiles.watch(*paths, stop_event=stop):
-        names = sorted({Path(p).name for _, p in changes})
-        print(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}; rebuilding", file=sys.stderr)
-        error = rebuild(out, root)
-        print("rebuild failed; still serving the previous site" if error else "rebuilt; reloading open pages",
-              file=sys.stderr)
-        state.publish(error)
+    try:
+        import watchfiles
+        paths = [builder.root / d for d in WATCH if (builder.root / d).is_dir()]
+        for changes in watchfiles.watch(*paths, stop_event=stop):
+            names = sorted({Path(p).name for _, p in changes})
+            print(f"changed: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}; rebuilding", file=sys.stderr)
+            error = builder.run()
+            if stop.is_set():
+                return
+            print("rebuild failed; still serving the previous site" if error else "rebuilt; reloading open pages",
+                  file=sys.stderr)
+            state.publish(error)
+    finally:
+        stop.watching.set()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt     # SIGTERM ends serve the way Ctrl-C does: child ended, server closed
 
 
 def accepted(header):
@@ -173,20 +241,23 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 def serve(out, root, port):
-    """Build, then serve `out` on 127.0.0.1:`port` and rebuild on change until Ctrl-C."""
-    state = State()
-    error = rebuild(out, root)
-    if error and not (out / "index.html").is_file():
-        print("error: the first build failed and there is no previous site to serve", file=sys.stderr)
-        return 1
-    state.publish(error)
-    handler = type("SiteHandler", (Handler,), {"state": state})
-    stop = threading.Event()
-    threading.Thread(target=watch, args=(out, root, state, stop), daemon=True).start()
-    with Server(("127.0.0.1", port), lambda *a: handler(*a, directory=str(out))) as httpd:
-        print(f"serving {out} on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
-        try:
+    """Build, then serve `out` on 127.0.0.1:`port` and rebuild on change until Ctrl-C or SIGTERM,
+    which end at once: the watcher stops, a rebuild under way is ended, the server closes."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    state, builder, stop = State(), Builder(out, root), Stop()
+    try:
+        error = builder.run()
+        if error and not (out / "index.html").is_file():
+            print("error: the first build failed and there is no previous site to serve", file=sys.stderr)
+            return 1
+        state.publish(error)
+        handler = type("SiteHandler", (Handler,), {"state": state})
+        threading.Thread(target=watch, args=(builder, state, stop), daemon=True).start()
+        stop.watching.wait()
+        with Server(("127.0.0.1", port), lambda *a: handler(*a, directory=str(out))) as httpd:
+            print(f"serving {out} on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
             httpd.serve_forever()
-        finally:
-            stop.set()
+    finally:
+        stop.set()
+        builder.stop()
     return 0

@@ -82,23 +82,53 @@ class Optimizer:
 
 
 def flatten(x):
-    """uint8 images (N, ...) -> float32 (N, D) in [0, 1], the input every model takes."""
-    return x.reshape(len(x), -1).astype(np.float32) / 255.0
+    """uint8 images (N, ...) -> float32 (N, D) in [0, 1], the input every model takes.
+    Divided in place: a second full-size float copy is more than CIFAR's memory budget allows."""
+    a = x.reshape(len(x), -1).astype(np.float32)
+    a /= 255.0
+    return a
+
+
+STD_CHUNK = 1 << 22      # values per temporary in global_std (16 MB of float32)
 
 
 def standardisation(x):
     """Per-pixel mean but one global std: pixels that are always 0 in training (MNIST's border)
     would otherwise be divided by ~0 and blow up on a drawn stroke or noise there."""
     mean = x.mean(axis=0)
-    std = np.full(x.shape[1], x.std(), dtype=x.dtype)
+    std = np.full(x.shape[1], global_std(x), dtype=x.dtype)
     return mean.astype(x.dtype), std
 
 
-def evaluate(model, x, y, batch=5000):
-    """Mean cross-entropy loss and accuracy of `model` on x: (N, D) in [0,1], y: (N,)."""
+def global_std(x):
+    """x.std() of a C-contiguous x to the last bit, without its full-size temporary (x - mean)**2.
+    numpy sums a contiguous array pairwise (halves, the first rounded down to a multiple of 8), so
+    summing the squares of the same halves chunk by chunk gives the same float; the divisions
+    below are numpy's own (_methods._var), operand types included."""
+    flat = x.reshape(-1)
+    n = np.intp(flat.size)
+    m = np.add.reduce(flat, keepdims=True)
+    m = np.true_divide(m, n, out=m, casting="unsafe")
+
+    def squares(part):
+        if len(part) <= STD_CHUNK:
+            d = np.subtract(part, m)
+            return np.add.reduce(np.square(d, out=d))
+        half = len(part) // 2
+        half -= half % 8
+        return squares(part[:half]) + squares(part[half:])
+    total = squares(flat)
+    return total.dtype.type(np.sqrt(total.dtype.type(total / n)))
+
+
+def evaluate(model, x, y, batch=5000, standardised=False):
+    """Mean cross-entropy loss and accuracy of `model` on x: (N, D) in [0,1], y: (N,).
+    standardised: x is already (x - mean) / std (the Trainer's a0), as forward.predict would make it."""
     losses, correct = 0.0, 0
+    act = model.spec.get("activation", "relu")
     for i in range(0, len(x), batch):
-        p = fw.predict(model, x[i:i + batch])
+        xb = x[i:i + batch]
+        p = fw.layers_forward(model.weights, model.biases, act, xb)[1][-1] if standardised else fw.predict(model, xb)
         yb = y[i:i + batch]
         losses += -np.log(np.maximum(p[np.arange(len(yb)), yb], 1e-30)).sum()
         correct += int((p.argmax(1) == yb).sum())
@@ -112,15 +142,17 @@ class Trainer:
     config: a dict with the Spec fields layers, activation, init, l2, optimizer, lr, lr_decay,
     momentum, batch, seed (spec.as_dict() has them); x: (N, D) raw pixels in [0, 1]; y: (N,) ints.
     dtype: float32 for the site's models, float64 where runtimes must agree to 1e-9 (the lab).
-    The random stream is used in train()'s order: init, then one permutation per epoch."""
+    The random stream is used in train()'s order: init, then one permutation per epoch.
+    overwrite=True lets a0 take x's place instead of being a second full-size array."""
 
-    def __init__(self, config, x, y, dtype=np.float32):
+    def __init__(self, config, x, y, dtype=np.float32, overwrite=False):
         self.config = dict(config)
         self.rng = np.random.default_rng(config["seed"])
-        x = np.asarray(x, dtype=dtype)
+        x = np.ascontiguousarray(x, dtype=dtype)
         self.y = np.asarray(y, dtype=np.int64)
         self.mean, self.std = standardisation(x)
-        self.a0 = (x - self.mean) / self.std
+        self.a0 = np.subtract(x, self.mean, out=x if overwrite else None)
+        self.a0 /= self.std
         self.weights, self.biases = init_params(config["layers"], config["init"], self.rng, dtype)
         self.opt = Optimizer(self.weights + self.biases, config["optimizer"], config["lr"], config["momentum"])
         self.epoch = 0           # completed epochs
@@ -166,18 +198,17 @@ def train(spec, ds, progress=None):
     train_seconds and per-epoch history (train loss; test loss/acc too when spec.curves).
     progress(epoch, epochs, train_loss or None) is called after every epoch, if given (the caller
     picks the display: nnviz.progress.epoch_bar; this module stays numpy + standard library)."""
-    x, y = flatten(ds.x_train), ds.y_train.astype(np.int64)
-    if spec.train_subset:
-        x, y = x[:spec.train_subset], y[:spec.train_subset]
+    n = spec.train_subset or len(ds.y_train)
+    y = ds.y_train[:n].astype(np.int64)
     xt, yt = flatten(ds.x_test), ds.y_test.astype(np.int64)
-    run = Trainer(spec.as_dict(), x, y)
+    run = Trainer(spec.as_dict(), flatten(ds.x_train[:n]), y, overwrite=True)   # one float copy of the data
     history = {"epoch": [], "train_loss": [], "train_acc": [], "test_loss": [], "test_acc": []}
     t0 = time.perf_counter()
     for epoch in range(1, spec.epochs + 1):
         run.run_epoch()
         model = run.model()
         if spec.curves or epoch == spec.epochs:
-            tl, ta = evaluate(model, x, y)
+            tl, ta = evaluate(model, run.a0, y, standardised=True)
             history["epoch"].append(epoch)
             history["train_loss"].append(tl)
             history["train_acc"].append(ta)

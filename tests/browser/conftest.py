@@ -1,6 +1,6 @@
 """Real-browser fixtures: Debian's Chromium driven by Playwright (PyPI), never a downloaded browser.
 
-Sites under test (the `site` fixture runs each browser test on both):
+Sites under test (the `site` fixture):
   * "fixture": a minimal site built here in a session temp dir: the vendored runtime
     (nnviz.runtime), static/js/{nnviz,worker}.js, a randomly initialised
     784-16-16-10 model saved as data/models/mnist-h16x16.npz, and one chapter-like page
@@ -8,7 +8,8 @@ Sites under test (the `site` fixture runs each browser test on both):
     training and rendering.
   * "real": the built site, $NNVIZ_SITE or <repo>/site (tests/conftest.py's site_dir), on its
     first page with a live demo. Missing site: skipped locally, a failure when $CI is set.
-  Set NNVIZ_BROWSER_SITE=fixture or =real to run only one of them.
+  Each test runs on one of them (site_kinds): the real site once built, else the fixture;
+  NNVIZ_BROWSER_SITE=fixture or =real picks one.
 
 Every page records every request its browser context makes (workers included); after each test
 all of them must have gone to 127.0.0.1. Chromium also resolves no other host, so a stray
@@ -224,8 +225,17 @@ def real_site(site_dir) -> Site:
 
 
 def site_kinds():
+    """The sites the `site` (and test_draw's `draw_site`) tests run on: NNVIZ_BROWSER_SITE picks
+    one; otherwise the real site when it is built (always under $CI, where a missing one fails),
+    else the fixture. Not both: the fixture renders the same demos, runtime and worker on a smaller
+    page, so running each test on both doubled the slowest tests' cost (a Pyodide start-up each)
+    for no extra coverage; a test that needs the fixture's own parts asks for it by parametrising
+    `site` indirectly (test_runtime.py)."""
     choice = os.environ.get("NNVIZ_BROWSER_SITE", "").strip()
-    return [choice] if choice in ("fixture", "real") else ["fixture", "real"]
+    if choice in ("fixture", "real"):
+        return [choice]
+    built = (Path(os.environ.get("NNVIZ_SITE") or REPO / "site") / "index.html").is_file()
+    return ["real"] if built or os.environ.get("CI") else ["fixture"]
 
 
 @pytest.fixture(scope="session", params=site_kinds())
@@ -318,10 +328,9 @@ def assert_all_local(urls):
     assert not stray, f"{len(stray)} request(s) left 127.0.0.1: {stray[:10]}"
 
 
-@pytest.fixture
-def page(browser, server):
-    """A fresh context and page; page.requests lists every request URL (page and workers),
-    page.messages the console output and page errors. After the test all requests must be local."""
+def recorded_page(browser, server):
+    """(context, page) where page.requests lists every request URL (page and workers) and
+    page.messages the console output and page errors."""
     context = browser.new_context()
     requests, messages = [], []
     context.on("request", lambda r: requests.append(r.url))
@@ -331,10 +340,33 @@ def page(browser, server):
     pg.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
     pg.requests, pg.messages, pg.server = requests, messages, server
     pg.assert_all_local = lambda: assert_all_local(requests)
+    return context, pg
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh context and page (see recorded_page). After the test all requests must be local."""
+    context, pg = recorded_page(browser, server)
     yield pg
     context.close()
-    if requests:
-        assert_all_local(requests)
+    if pg.requests:
+        assert_all_local(pg.requests)
+
+
+@pytest.fixture(scope="module")
+def ready_page(browser, server):
+    """The site's demo page with the runtime started, shared by a module's tests that only ask the
+    worker and read the page (one Pyodide start-up instead of one per test); page.versions is
+    what nnviz.start() answered. Afterwards all requests must have been local."""
+    context, pg = recorded_page(browser, server)
+    pg.goto(server.url + server.site.demo_page)
+    try:
+        pg.versions = pg.evaluate("() => nnviz.start()")
+    except Exception as e:
+        raise AssertionError(f"runtime did not load: {e}\n" + "\n".join(pg.messages[-20:]))
+    yield pg
+    context.close()
+    assert_all_local(pg.requests)
 
 
 @contextlib.contextmanager

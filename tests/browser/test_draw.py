@@ -1,7 +1,7 @@
 """The drawing lab (demos/draw) in real Chromium: strokes with mouse, touch and keyboard, and the
 numbers on screen checked against CPython running the very same adapter and forward pass.
 
-Sites (NNVIZ_BROWSER_SITE=fixture|real picks one, as in conftest.py):
+Sites (one per run, as conftest.site_kinds picks: the real one once built, else the fixture):
   * "fixture": a chapter with both labs (mnist-softmax, then mnist-h16x16), rendered by
     nnviz.render from demos/draw/partial.html into a temp folder, with the vendored runtime, the
     models of the local training cache (.cache/models, the ones the build uses) or, failing that, a
@@ -29,7 +29,7 @@ import sys
 if str(Path(__file__).parent) not in sys.path:  # imported from outside pytest (the benchmark)
     sys.path.insert(0, str(Path(__file__).parent))
 from conftest import (PARITY_TOL, assert_all_local, float32_would_fail, missing,  # noqa: E402
-                      nnviz_runtime, random_model, serve_folder)
+                      nnviz_runtime, random_model, serve_folder, site_kinds)
 from nnviz import forward  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,8 +187,7 @@ def find_lab_page(root: Path) -> str | None:
     return None
 
 
-@pytest.fixture(scope="session", params=(lambda c: [c] if c in ("fixture", "real") else ["fixture", "real"])(
-    os.environ.get("NNVIZ_BROWSER_SITE", "").strip()))
+@pytest.fixture(scope="session", params=site_kinds())
 def draw_site(request, tmp_path_factory) -> DrawSite:
     if request.param == "fixture":
         out = tmp_path_factory.mktemp("draw") / "site"

@@ -172,8 +172,8 @@ def test_foreign_requests_fail_the_check(browser, tmp_path):
     assert_all_local([u for u in requests if "127.0.0.1" in u])   # the local ones alone pass
 
 
-def test_runtime_loads_offline_and_marks_the_page(page):
-    versions = open_demo(page)
+def test_runtime_loads_offline_and_marks_the_page(ready_page):
+    page, versions = ready_page, ready_page.versions
     assert versions["pyodide"] == "0.27.7" and versions["numpy"] == "2.0.2"
     assert page.get_attribute("html", "data-runtime") == "ready"
     for demo in page.locator("[data-live-demo]").all():
@@ -188,19 +188,19 @@ def test_runtime_loads_offline_and_marks_the_page(page):
     page.assert_all_local()
 
 
-def test_parity_with_cpython_on_mnist_test_images(page, missing):
+def test_parity_with_cpython_on_mnist_test_images(ready_page, missing):
+    page = ready_page
     model = forward.load(page.server.site.model_path(), name=DEMO_MODEL)
     images = mnist_test_pixels(128, missing)
-    open_demo(page)
     worst = assert_parity(model, images, browser_predict(page, images))
     print(f"\n[{page.server.site.kind}] MNIST parity on {len(images)} images: max |diff| = {worst:.3g}")
 
 
-def test_parity_with_cpython_on_random_inputs_and_batches(page):
+def test_parity_with_cpython_on_random_inputs_and_batches(ready_page):
+    page = ready_page
     model = forward.load(page.server.site.model_path(), name=DEMO_MODEL)
     images = np.random.default_rng(1).uniform(0, 1, (100, 784))
     images[:10] = 0.0  # blank canvases
-    open_demo(page)
     assert_parity(model, images, browser_predict(page, images))
     batch = page.evaluate("([m, x]) => nnviz.predict(m, x)", [DEMO_MODEL, images[:5].tolist()])
     assert np.max(np.abs(np.asarray(batch["probs"]) - forward.predict(model, images[:5]))) <= TOL

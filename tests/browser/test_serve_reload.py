@@ -1,7 +1,7 @@
 """A real `nnviz serve` (issue 16 items 5, 6, 11) on a copy of the sources, watched by a real
 Chromium page: an edit to src/nnviz/*.py is the code the next build runs, a successful rebuild
 reloads the open page, a failed one keeps the old site and shows its error on the page and in
-the terminal, and Ctrl-C ends it with status 130 and one line.
+the terminal, and Ctrl-C ends it with status 130 and one line, at once even while a rebuild runs.
 
 The copy trains one small model (one epoch on 2,000 MNIST images) into its own cache."""
 import json
@@ -173,3 +173,45 @@ def test_serve_runs_edited_code_reloads_pages_and_shows_failed_builds(served, br
     served.expect(r"^interrupted$")
     log = "".join(served.log)
     assert "Traceback" not in log and log.rstrip().endswith("\ninterrupted"), log[-2000:]
+
+
+# A rebuild that hangs: it records its pid and a grandchild's, then sleeps deaf to Ctrl-C, like a
+# build stuck in a long numpy call. Shutdown must end it (and its children), never wait for it.
+STUCK_BUILD = '''
+import os as _os, signal as _signal, subprocess as _subprocess, sys as _sys, time as _time
+def write_site(tmp, *args, **kwargs):
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    (tmp / "half-written.html").write_text("not finished")
+    child = _subprocess.Popen(["sleep", "3600"])
+    print(f"stuck build: {_os.getpid()} {child.pid}", file=_sys.stderr, flush=True)
+    _time.sleep(3600)
+'''
+
+
+def alive(pid):
+    """True while `pid` runs (a zombie nobody reaped yet counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_during_a_rebuild_ends_it_at_once_and_leaves_the_old_site(served, sig):
+    before = (served.out / "en" / "serve.html").read_bytes()
+    with open(served.root / "src" / "nnviz" / "build.py", "a", encoding="utf-8") as f:
+        f.write(STUCK_BUILD)
+    served.expect(r"^changed: build\.py; rebuilding")
+    pids = [int(p) for p in served.expect(r"^stuck build: \d+ \d+$").split()[2:]]
+    assert all(alive(p) for p in pids)
+
+    served.proc.send_signal(sig)
+    try:
+        assert served.proc.wait(60) == 130               # the build sleeps for an hour: only a hang waits 60 s
+        assert not any(alive(p) for p in pids), "the rebuild or its child outlived serve"
+    finally:
+        for p in filter(alive, pids):
+            os.kill(p, signal.SIGKILL)
+    assert (served.out / "en" / "serve.html").read_bytes() == before
+    assert sorted(p.name for p in served.out.parent.glob(".site.*")) == []    # no half-written site
+    assert "Traceback" not in "".join(served.log)

@@ -26,28 +26,41 @@ def lab_site(site_dir):
         yield site_dir, url
 
 
+def open_lab_page(browser, url, contexts, lang="en", **options):
+    """A page with the chapter loaded and the runtime ready; its context goes into `contexts`."""
+    context = browser.new_context(**options)
+    requests = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    page.requests = requests
+    contexts.append((context, requests))
+    page.goto(url + f"{lang}/looking-inside.html")
+    page.evaluate("nnviz.start()")
+    page.wait_for_function("() => document.documentElement.dataset.runtime === 'ready'")
+    return page
+
+
+def close_all(contexts):
+    for context, requests in contexts:
+        context.close()
+        assert_all_local(requests)
+
+
 @pytest.fixture
 def open_page(browser, lab_site):
     """open_page(lang="en", **context options) -> a page with the chapter loaded and the runtime ready."""
     contexts = []
+    yield lambda lang="en", **options: open_lab_page(browser, lab_site[1], contexts, lang, **options)
+    close_all(contexts)
 
-    def open_(lang="en", **options):
-        context = browser.new_context(**options)
-        requests = []
-        context.on("request", lambda r: requests.append(r.url))
-        page = context.new_page()
-        page.set_default_timeout(180_000)
-        page.requests = requests
-        contexts.append((context, requests))
-        page.goto(lab_site[1] + f"{lang}/looking-inside.html")
-        page.evaluate("nnviz.start()")
-        page.wait_for_function("() => document.documentElement.dataset.runtime === 'ready'")
-        return page
 
-    yield open_
-    for context, requests in contexts:
-        context.close()
-        assert_all_local(requests)
+@pytest.fixture(scope="module")
+def worker_page(browser, lab_site):
+    """One ready page for the tests that only talk to the worker (no clicks): one Pyodide start-up."""
+    contexts = []
+    yield open_lab_page(browser, lab_site[1], contexts)
+    close_all(contexts)
 
 
 def lab_ids(page):
@@ -69,8 +82,8 @@ def cpython_run(site_dir, options, steps):
 
 @pytest.mark.parametrize("options", [{"hidden": 0, "size": 5000, "l2": 1e-4, "lr": 1e-3},
                                      {"hidden": 10, "size": 1000, "l2": 1e-3, "lr": 3e-3, "scramble": True}])
-def test_browser_training_equals_cpython_train_py(open_page, lab_site, options):
-    page = open_page()
+def test_browser_training_equals_cpython_train_py(worker_page, lab_site, options):
+    page = worker_page
     k = 45                                  # crosses an epoch's end for size 1000 (20 batches)
     got = page.evaluate("""async ([options, k]) => {
         const man = await (await fetch(nnviz.root + "data/train/mnist.json")).json();
