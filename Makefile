@@ -40,6 +40,7 @@ bench: setup browser
 	$(PY) benchmarks/run.py
 	$(PY) -m nnviz.cli build --out $(SITE)
 	$(PY) benchmarks/trainlab.py --site $(SITE)
+	$(PY) benchmarks/repmap.py --site $(SITE)
 	$(PY) benchmarks/cifar.py
 
 clean:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnviz import data
+from nnviz import cifar, data
 from nnviz.common import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def to_rows(hwc: np.ndarray) -> np.ndarray:
 def write_archive_from(path: Path, batches, compresslevel: int = 6) -> Path:
     """Write `batches` = 6 pairs (hwc (N, 32, 32, 3) uint8, labels) — 5 training, then the test
     batch — as an official-layout archive at `path` (atomically)."""
-    names = [m.rsplit("/", 1)[1] for m in data.CIFAR_MEMBERS]
+    names = [m.rsplit("/", 1)[1] for m in cifar.MEMBERS]
 
     def write(f):  # gzip mtime 0: the same batches give the same bytes (and md5) on every run
         with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=compresslevel, mtime=0) as gz, \
@@ -191,7 +191,7 @@ def full_archive(cache: Path = TEST_CACHE) -> tuple[Path, str]:
     of the generator (the folder name carries a hash of its source) and reused by later runs."""
     key = hashlib.sha256(_generator_source().encode()).hexdigest()[:12]
     folder = cache / f"cifar10-generated-{key}"
-    path = folder / data.CIFAR_ARCHIVE
+    path = folder / cifar.ARCHIVE
     md5_file = folder / "md5"
     if not (path.is_file() and md5_file.is_file()):
         for old in cache.glob("cifar10-generated-*"):   # archives of earlier versions of this file
@@ -209,8 +209,8 @@ def test_specs(epochs: int | None = None):
     the real table is never changed)."""
     import dataclasses
     from nnviz.specs import SPECS
-    cifar = [s for s in SPECS if s.dataset == "cifar10"]
-    return [dataclasses.replace(s, epochs=epochs) if epochs else s for s in cifar]
+    models = [s for s in SPECS if s.dataset == "cifar10"]
+    return [dataclasses.replace(s, epochs=epochs) if epochs else s for s in models]
 
 
 def make_root(base: Path, chapters: dict[str, str]) -> Path:
@@ -240,19 +240,19 @@ def cifar_loader(folder: Path, md5: str, data_cache: Path):
             return data.load("cifar10", data_dir=folder, progress=lambda *a: None)
         finally:
             os.environ.pop("NNVIZ_CACHE") if saved is None else os.environ.__setitem__("NNVIZ_CACHE", saved)
-    data.CIFAR_MD5 = md5
+    cifar.MD5 = md5
     return load
 
 
 def full_dataset() -> data.Dataset:
     """The full-size archive decoded through data.load, cached beside it (shared with the build
     tests, so the 180 MB archive is decoded once per version of the generator)."""
-    saved = data.CIFAR_MD5
+    saved = cifar.MD5
     try:
         folder, md5 = full_archive()
         return cifar_loader(folder, md5, folder / "cache")("cifar10")
     finally:
-        data.CIFAR_MD5 = saved
+        cifar.MD5 = saved
 
 
 # ---------------------------------------------------------------- the CIFAR section, built
@@ -287,10 +287,10 @@ def build_site(out: Path, epochs: int = TEST_EPOCHS, runtime=True, progress=lamb
     a real build's. Returns build()'s context. The md5 pin is restored afterwards."""
     from nnviz.build import build
     folder, md5 = full_archive()
-    saved = data.CIFAR_MD5
+    saved = cifar.MD5
     try:
         root = make_root(out.parent / f"{out.name}-root", {lang: cifar_passages(lang) for lang in ("en", "zh")})
         return build(out, root=root, specs=test_specs(epochs), load_data=cifar_loader(folder, md5, folder / "cache"),
                      cache=folder / "models", strict=True, runtime=runtime, progress=progress)
     finally:
-        data.CIFAR_MD5 = saved
+        cifar.MD5 = saved

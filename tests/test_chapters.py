@@ -138,7 +138,18 @@ def fake_var_tree(cifar=False):
     datasets = {name: SimpleNamespace(name=name, y_train=[0] * 7, y_test=[0] * 3, classes=[str(c) for c in range(10)])
                 for name in ("mnist", "fashion") + (("cifar10",) if cifar else ())}
     from nnviz import cited
-    return {**chapter_vars(entries, analyses, datasets), "lab": fake_lab_vars(), "cited": cited.chapter_vars()}
+    return {**chapter_vars(entries, analyses, datasets), "lab": fake_lab_vars(), "repmap": fake_repmap_vars(),
+            "cited": cited.chapter_vars()}
+
+
+def fake_repmap_vars():
+    """repmap.chapter_vars() on fake maps of every model in repmap.MAPS."""
+    import numpy as np
+    from nnviz import repmap
+    y = np.arange(20) % 10
+    maps = {name: {"label": y, "pred": y[::-1], "accuracy": 0.5, "hidden": 30, "share": np.array([0.2, 0.1]) if view == "pca" else None,
+                   "regions": np.zeros((4, 4), int) if view == "plane" else None} for name, view in repmap.MAPS}
+    return repmap.chapter_vars(maps)
 
 
 def fake_lab_vars():

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz import data, download
+from nnviz import cifar, data, download
 
 import cifar_fixture as cf
 
@@ -30,11 +30,11 @@ def isolated(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- the official format
 
 def test_cifar_archive_official_layout(tmp_path):
-    path, hwc, labels = cf.write_archive(tmp_path / data.CIFAR_ARCHIVE, rows=4)
+    path, hwc, labels = cf.write_archive(tmp_path / cifar.ARCHIVE, rows=4)
     with tarfile.open(path) as tar:
-        assert sorted(tar.getnames()) == sorted([*data.CIFAR_MEMBERS, data.CIFAR_META,
+        assert sorted(tar.getnames()) == sorted([*cifar.MEMBERS, cifar.META,
                                                  "cifar-10-batches-py/readme.html"])
-    (x_tr, y_tr, x_te, y_te), names = data.read_cifar_archive(path, expected_md5=md5(path))
+    (x_tr, y_tr, x_te, y_te), names = cifar.read_archive(path, expected_md5=md5(path))
     assert x_tr.shape == (20, 32, 32, 3) and x_te.shape == (4, 32, 32, 3)
     assert np.array_equal(x_tr, hwc[:20]) and np.array_equal(x_te, hwc[20:])
     assert y_tr.tolist() == labels[:20] and y_te.tolist() == labels[20:]
@@ -43,8 +43,8 @@ def test_cifar_archive_official_layout(tmp_path):
 
 def test_cifar_channel_order_is_rgb_hwc(tmp_path):
     """A row's first 1024 bytes are red: pixel (r, c) red = row[32 r + c]."""
-    path, hwc, _ = cf.write_archive(tmp_path / data.CIFAR_ARCHIVE, rows=2)
-    (x_tr, *_), _ = data.read_cifar_archive(path, expected_md5=None)
+    path, hwc, _ = cf.write_archive(tmp_path / cifar.ARCHIVE, rows=2)
+    (x_tr, *_), _ = cifar.read_archive(path, expected_md5=None)
     flat = cf.to_rows(hwc)
     assert x_tr[0, 1, 2, 0] == flat[0, 32 + 2]
     assert x_tr[0, 1, 2, 1] == flat[0, 1024 + 32 + 2]
@@ -52,8 +52,8 @@ def test_cifar_channel_order_is_rgb_hwc(tmp_path):
 
 
 def test_load_cifar_through_load(tmp_path, monkeypatch):
-    path, hwc, _ = cf.write_archive(tmp_path / data.CIFAR_ARCHIVE, rows=3)
-    monkeypatch.setattr(data, "CIFAR_MD5", md5(path))    # in-process only; the real pin is untouched
+    path, hwc, _ = cf.write_archive(tmp_path / cifar.ARCHIVE, rows=3)
+    monkeypatch.setattr(cifar, "MD5", md5(path))    # in-process only; the real pin is untouched
     ds = data.load("cifar10", data_dir=tmp_path, progress=lambda s: None)
     assert ds.x_train.shape == (15, 32, 32, 3) and ds.classes[0] == "airplane"
     path.unlink()  # second load comes from the cache, checked against its stored digest
@@ -62,20 +62,20 @@ def test_load_cifar_through_load(tmp_path, monkeypatch):
 
 def test_real_builds_keep_the_official_md5(tmp_path):
     """The pin is the official file's md5, and a generated archive fails it with a clear message."""
-    assert data.CIFAR_MD5 == "c58f30108f718f92721af3b95e74349a"
-    path, _, _ = cf.write_archive(tmp_path / data.CIFAR_ARCHIVE)
-    with pytest.raises(data.DataError, match=rf"{data.CIFAR_ARCHIVE}: wrong md5: expected "
-                                             rf"{data.CIFAR_MD5}, actual {md5(path)}"):
+    assert cifar.MD5 == "c58f30108f718f92721af3b95e74349a"
+    path, _, _ = cf.write_archive(tmp_path / cifar.ARCHIVE)
+    with pytest.raises(data.DataError, match=rf"{cifar.ARCHIVE}: wrong md5: expected "
+                                             rf"{cifar.MD5}, actual {md5(path)}"):
         data.load("cifar10", data_dir=tmp_path, progress=lambda s: None)
 
 
 def test_cifar_missing_member(tmp_path):
-    path = tmp_path / data.CIFAR_ARCHIVE
+    path = tmp_path / cifar.ARCHIVE
     with tarfile.open(path, "w:gz") as tar:
         info = tarfile.TarInfo("cifar-10-batches-py/batches.meta")
         tar.addfile(info, io.BytesIO(b""))
     with pytest.raises(data.DataError, match="missing archive member.*data_batch_1"):
-        data.read_cifar_archive(path, expected_md5=None)
+        cifar.read_archive(path, expected_md5=None)
 
 
 def test_missing_cifar_is_unavailable_with_reason(tmp_path):
@@ -92,7 +92,7 @@ def test_full_size_generated_archive():
     that differ on average (what a network can learn from)."""
     ds = cf.full_dataset()
     x_tr, y_tr, x_te, y_te = ds.x_train, ds.y_train, ds.x_test, ds.y_test
-    assert data.CIFAR_MD5 == "c58f30108f718f92721af3b95e74349a"     # the pin is back
+    assert cifar.MD5 == "c58f30108f718f92721af3b95e74349a"     # the pin is back
     assert x_tr.shape == (50000, 32, 32, 3) and x_te.shape == (10000, 32, 32, 3)
     assert np.bincount(np.concatenate([y_tr, y_te]), minlength=10).tolist() == [6000] * 10
     border = np.ones((32, 32), bool)
@@ -143,7 +143,7 @@ class Server:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/{data.CIFAR_ARCHIVE}"
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/{cifar.ARCHIVE}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self):
@@ -153,7 +153,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
-    path, _, _ = cf.write_archive(tmp_path_factory.mktemp("src") / data.CIFAR_ARCHIVE, rows=100)
+    path, _, _ = cf.write_archive(tmp_path_factory.mktemp("src") / cifar.ARCHIVE, rows=100)
     return path.read_bytes()
 
 
@@ -172,11 +172,11 @@ def serve():
 def test_download_resumes_after_a_cut(tmp_path, archive, serve):
     server = serve(archive, cut_first=True)
     lines = []
-    dest = download.download(server.url, tmp_path / "dl" / data.CIFAR_ARCHIVE,
+    dest = download.download(server.url, tmp_path / "dl" / cifar.ARCHIVE,
                              hashlib.md5(archive).hexdigest(), progress=lines.append)
     assert dest.read_bytes() == archive
     assert server.requests == [None, f"bytes={len(archive) // 2}-"]    # the rest, not all again
-    assert [p.name for p in dest.parent.iterdir()] == [data.CIFAR_ARCHIVE]  # no .part left
+    assert [p.name for p in dest.parent.iterdir()] == [cifar.ARCHIVE]  # no .part left
     assert any("retrying" in l for l in lines)
     bars = [l for l in lines if "MB/s" in l]
     assert bars and "ETA" in bars[-1] and f"/{len(archive) / 1e6:.1f} MB  100%" in bars[-1]
@@ -184,16 +184,16 @@ def test_download_resumes_after_a_cut(tmp_path, archive, serve):
 
 def test_download_resumes_a_part_left_by_an_earlier_run(tmp_path, archive, serve):
     server = serve(archive)
-    dest = tmp_path / data.CIFAR_ARCHIVE
-    (tmp_path / f".{data.CIFAR_ARCHIVE}.part").write_bytes(archive[:1000])
+    dest = tmp_path / cifar.ARCHIVE
+    (tmp_path / f".{cifar.ARCHIVE}.part").write_bytes(archive[:1000])
     download.download(server.url, dest, hashlib.md5(archive).hexdigest(), progress=lambda s: None)
     assert dest.read_bytes() == archive and server.requests == ["bytes=1000-"]
 
 
 def test_download_restarts_when_the_server_ignores_range(tmp_path, archive, serve):
     server = serve(archive, honour_range=False)
-    dest = tmp_path / data.CIFAR_ARCHIVE
-    (tmp_path / f".{data.CIFAR_ARCHIVE}.part").write_bytes(b"x" * 1000)   # stale bytes must not stay
+    dest = tmp_path / cifar.ARCHIVE
+    (tmp_path / f".{cifar.ARCHIVE}.part").write_bytes(b"x" * 1000)   # stale bytes must not stay
     download.download(server.url, dest, hashlib.md5(archive).hexdigest(), progress=lambda s: None)
     assert dest.read_bytes() == archive
 
@@ -202,7 +202,7 @@ def test_download_wrong_checksum_leaves_nothing(tmp_path, archive, serve):
     server = serve(archive)
     with pytest.raises(download.ChecksumMismatch, match=rf"wrong md5: expected {'0' * 32}, "
                                                         rf"actual {hashlib.md5(archive).hexdigest()}"):
-        download.download(server.url, tmp_path / data.CIFAR_ARCHIVE, "0" * 32, progress=lambda s: None)
+        download.download(server.url, tmp_path / cifar.ARCHIVE, "0" * 32, progress=lambda s: None)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -211,8 +211,8 @@ def test_download_gives_up_with_the_part_kept(tmp_path, archive, serve):
     server.httpd.RequestHandlerClass.do_GET = lambda self: (self.send_response(200), self.send_header(
         "Content-Length", str(len(archive))), self.end_headers(), self.wfile.write(archive[:100]))
     with pytest.raises(download.DownloadFailed, match=r"connection cut before the end of the file \(after 2 attempts; .*\.part kept"):
-        download.download(server.url, tmp_path / data.CIFAR_ARCHIVE, "0" * 32, attempts=2, progress=lambda s: None)
-    assert [p.name for p in tmp_path.iterdir()] == [f".{data.CIFAR_ARCHIVE}.part"]
+        download.download(server.url, tmp_path / cifar.ARCHIVE, "0" * 32, attempts=2, progress=lambda s: None)
+    assert [p.name for p in tmp_path.iterdir()] == [f".{cifar.ARCHIVE}.part"]
 
 
 def test_load_downloads_from_the_url(tmp_path, archive, serve, monkeypatch):
@@ -220,17 +220,17 @@ def test_load_downloads_from_the_url(tmp_path, archive, serve, monkeypatch):
     renames it into the data folder and decodes it."""
     server = serve(archive, cut_first=True)
     monkeypatch.delenv("NNVIZ_OFFLINE")
-    monkeypatch.setattr(data, "CIFAR_URL", server.url)
-    monkeypatch.setattr(data, "CIFAR_MD5", hashlib.md5(archive).hexdigest())
+    monkeypatch.setattr(cifar, "URL", server.url)
+    monkeypatch.setattr(cifar, "MD5", hashlib.md5(archive).hexdigest())
     ds = data.load("cifar10", data_dir=tmp_path / "dl", progress=lambda s: None)
-    assert ds.x_train.shape == (500, 32, 32, 3) and (tmp_path / "dl" / data.CIFAR_ARCHIVE).read_bytes() == archive
+    assert ds.x_train.shape == (500, 32, 32, 3) and (tmp_path / "dl" / cifar.ARCHIVE).read_bytes() == archive
 
 
 def test_load_with_a_wrong_download_skips_cifar(tmp_path, archive, serve, monkeypatch):
     """The official pin against a generated archive: CIFAR-10 is skipped with the reason, nothing kept."""
     server = serve(archive)
     monkeypatch.delenv("NNVIZ_OFFLINE")
-    monkeypatch.setattr(data, "CIFAR_URL", server.url)
-    with pytest.raises(data.DataUnavailable, match=rf"not downloadable here .*wrong md5: expected {data.CIFAR_MD5}"):
+    monkeypatch.setattr(cifar, "URL", server.url)
+    with pytest.raises(data.DataUnavailable, match=rf"not downloadable here .*wrong md5: expected {cifar.MD5}"):
         data.load("cifar10", data_dir=tmp_path / "dl", progress=lambda s: None)
     assert list((tmp_path / "dl").iterdir()) == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz import data
+from nnviz import data, download
 
 from cifar_fixture import py2_dumps  # tests/ is on sys.path (rootdir conftest-less layout)
 
@@ -71,7 +71,7 @@ def isolated(tmp_path, monkeypatch):
 
     def forbidden(*a, **k):
         raise AssertionError(f"test tried to reach outside: {a!r}")
-    monkeypatch.setattr(data.download.urllib.request, "urlopen", forbidden)
+    monkeypatch.setattr(download.urllib.request, "urlopen", forbidden)
     monkeypatch.setattr(data, "_run", forbidden)
 
 

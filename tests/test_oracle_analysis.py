@@ -417,7 +417,89 @@ def check_diverging(w, img, what):
 
 EXPORTS = ("models.json", "models/{model}.npz", "{model}/analysis.json", "{model}/cell-means.png", "{dataset}/class-means.png",
            "{model}/w1/{k}.png", "{dataset}/samples.json", "{dataset}/samples.png", "compare/{a}__{b}.json",
-           "train/mnist.json", "train/mnist.bin")
+           "train/mnist.json", "train/mnist.bin", "repmap/{model}.json", "repmap/{model}.bin",
+           "repmap/{model}.png", "repmap/{model}-regions.png", "repmap/test/{dataset}-{k}.png")
+
+
+def test_representation_maps_put_each_test_image_where_its_hidden_layer_does(site_data, oracle):
+    """data/repmap/<model>.*: every test image's hidden point (quantised), true label and the
+    model's answer; a plane's decision regions are the output layer's argmax over the grid; a PCA
+    view's components are the top two eigenvectors of the hidden values' covariance (numpy eigh
+    here, SVD in the build). Hidden values recomputed by hand from the exported weights."""
+    manifests = sorted((site_data / "repmap").glob("*.json"))
+    assert {read_json(p)["view"] for p in manifests} == {"plane", "pca"}, "the build exports both views"
+    for path in manifests:
+        man = read_json(path)
+        o = oracle(man["model"])
+        m, n = o.model, len(o.y)
+        x = o.ds.x_test.reshape(n, -1).astype(np.float64) / 255.0
+        z = (x - m.mean) / m.std @ m.weights[0] + m.biases[0]
+        h = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0), "sigmoid": lambda v: 1 / (1 + np.exp(-v))}[m.spec["activation"]](z)
+        raw = (site_data / "repmap" / man["file"]).read_bytes()
+        assert man["n"] == n and len(raw) == 6 * n
+        q = np.frombuffer(raw[:4 * n], "<u2").reshape(2, n).T.astype(np.float64) / man["levels"]
+        lo, span = np.array([r[0] for r in man["range"]]), np.array([r[1] - r[0] for r in man["range"]])
+        got = lo + q * span
+        if man["view"] == "plane":
+            want = h
+            assert man["mean"] is None and h.shape[1] == 2
+        else:
+            centred = h - h.mean(0)
+            vals, vecs = np.linalg.eigh(centred.T @ centred)
+            comps = np.asarray(man["components"])
+            for k in range(2):
+                assert abs(abs(comps[k] @ vecs[:, -1 - k]) - 1) < 1e-6, f"{path.name}: component {k}"
+            assert np.allclose(man["mean"], h.mean(0), atol=1e-8)
+            assert np.allclose(man["share"], vals[::-1][:2] / vals.sum(), atol=1e-5)
+            want = centred @ comps.T
+        assert (np.abs(got - want) <= span / man["levels"] / 2 + 1e-6).all(), f"{path.name}: a point is misplaced"
+        assert (np.frombuffer(raw[4 * n:5 * n], np.uint8) == o.y).all(), f"{path.name}: labels"
+        pred = np.frombuffer(raw[5 * n:], np.uint8)
+        assert all(o.may_be(t, int(pred[t])) for t in np.flatnonzero(pred != o.pred)), f"{path.name}: answers"
+        assert abs(man["accuracy"] - (pred == o.y).mean()) < 1e-6
+        if man["regions"]:
+            g = man["regions"]["size"]
+            cells = read_png(site_data / "repmap" / man["regions"]["file"]).astype(np.int64)
+            assert cells.shape == (g, g) and (cells % man["regions"]["step"] == 0).all()
+            (x0, x1), (y0, y1) = man["range"]
+            cx = x0 + (np.arange(g) + 0.5) * (x1 - x0) / g
+            cy = y1 - (np.arange(g) + 0.5) * (y1 - y0) / g        # row 0 at the top
+            grid = np.stack(np.meshgrid(cx, cy), -1).reshape(-1, 2)
+            logits = grid @ m.weights[1] + m.biases[1]
+            top2 = np.sort(logits, 1)[:, -2:]
+            sure = top2[:, 1] - top2[:, 0] > 1e-9
+            assert (cells.ravel()[sure] // man["regions"]["step"] == logits.argmax(1)[sure]).all(), f"{path.name}: regions"
+        pic = read_png(site_data / "repmap" / f"{man['model']}.png")
+        assert pic.shape[2] == 3 and pic.shape[0] == pic.shape[1]
+        side = pic.shape[0]
+        col = np.minimum((q[:, 0] * side).astype(int), side - 1)
+        row = np.minimum(((1 - q[:, 1]) * side).astype(int), side - 1)
+        last = {}
+        for t in range(n):
+            last[(row[t], col[t])] = t                  # a later dot covers an earlier one
+        colours = {tuple(pic[r, c]) for r, c in last}
+        assert all(tuple(pic[r, c]) == tuple(pic[row[t], col[t]]) for (r, c), t in last.items())
+        by_class = {}
+        for (r, c), t in last.items():
+            by_class.setdefault(int(o.y[t]), set()).add(tuple(pic[r, c]))
+        assert all(len(v) == 1 for v in by_class.values()) and len({next(iter(v)) for v in by_class.values()}) == 10, \
+            f"{man['model']}.png: each class's dots in one colour of their own"
+        assert colours
+
+
+def test_repmap_sprites_hold_every_test_image(site_data, real_dataset):
+    """data/repmap/test/<dataset>-<k>.png: test images k*chunk ... in tiles, in the manifests' layout."""
+    mans = [read_json(p) for p in sorted((site_data / "repmap").glob("*.json"))]
+    assert mans
+    chunk, cols, dataset = mans[0]["chunk"], mans[0]["chunk_cols"], mans[0]["dataset"]
+    ds = real_dataset(dataset)
+    files = sorted((site_data / "repmap" / "test").glob(f"{dataset}-*.png"))
+    assert len(files) == -(-len(ds.y_test) // chunk)
+    for k in range(len(files)):
+        sheet = read_png(site_data / "repmap" / mans[0]["images"].replace("{k}", str(k)))
+        for i in range(k * chunk, min(len(ds.y_test), (k + 1) * chunk)):
+            r, c = divmod(i - k * chunk, cols)
+            assert np.array_equal(sheet[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28], ds.x_test[i]), f"sprite {k}: image {i}"
 
 
 def test_training_lab_data_is_the_listed_mnist_images(site_data, real_dataset):

@@ -52,3 +52,29 @@ def test_diverging_steps_look_even_on_both_sides_of_zero():
     lightness = cie_lightness(palette.DIVERGING)
     assert np.all(np.diff(lightness[:5]) > 0) and np.all(np.diff(lightness[4:]) < 0)
     assert abs(lightness[0] - lightness[8]) < 5.0            # the two ends about equally dark
+
+
+def palette_colours():
+    """The weight pictures' colour map as it would be copied: #rrggbb and 'r, g, b' of each coloured stop."""
+    stops = [tuple(int(round(c)) for c in rgb) for rgb in palette.DIVERGING if tuple(np.round(rgb)) != (255, 255, 255)]
+    hexes = [palette._hex(c) for c in stops]
+    triplets = [", ".join(map(str, c)) for c in stops]
+    return hexes, triplets
+
+
+def test_no_demo_or_page_carries_its_own_copy_of_the_palette():
+    """Changing the weights' colour map is src/nnviz/palette.py only: no demo, page template or browser file
+    holds one of its colours, except as the stated fallback of the CSS variable it stands for."""
+    hexes, triplets = palette_colours()
+    pattern = re.compile("|".join([*map(re.escape, hexes), *(r"\b" + re.escape(t) + r"\b" for t in triplets)]), re.I)
+    copies = []
+    for top in ("demos", "static", "templates"):
+        for path in sorted((export.Path(__file__).resolve().parents[1] / top).rglob("*")):
+            if path.suffix not in (".js", ".css", ".html", ".py", ".toml"):
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                fallback = re.search(r"--(pos|neg|div-\d)\b|palette\.css missing", line)
+                if pattern.search(line) and not fallback:
+                    copies.append(f"{path.name}:{n}: {line.strip()[:90]}")
+    assert not copies, "palette colours copied outside src/nnviz/palette.py:\n" + "\n".join(copies)
+    assert pattern.search("stop-color=\"#0571b0\"") and pattern.search("[202, 0, 32]")   # what a copy looks like

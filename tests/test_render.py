@@ -119,7 +119,8 @@ def make_tree(tmp_path, chapters=None, with_math=True):
     root = tmp_path / "repo"
     shutil.copytree(REPO / "templates", root / "templates")
     (root / "static" / "css").mkdir(parents=True)
-    shutil.copy(REPO / "static" / "css" / "site.css", root / "static" / "css" / "site.css")
+    for css in ("site.css", "demos.css"):
+        shutil.copy(REPO / "static" / "css" / css, root / "static" / "css" / css)
     (root / "static" / "js").mkdir()
     (root / "static" / "js" / "nnviz.js").write_text("export {};\n")
     shutil.copy(REPO / "static" / "js" / "lang-switch.js", root / "static" / "js" / "lang-switch.js")
@@ -168,7 +169,7 @@ def site(tmp_path_factory, needs_katex):
 def test_pages_and_assets_exist(site):
     out, _ = site
     for rel in ("index.html", "zh/index.html", "en/what.html", "en/only.html", "zh/what.html",
-                "static/css/site.css", "static/js/nnviz.js", "static/demos/probe/demo.js", "static/demos/probe/demo.css",
+                "static/css/site.css", "static/css/demos.css", "static/js/nnviz.js", "static/demos/probe/demo.js", "static/demos/probe/demo.css",
                 "static/katex/katex.min.css"):
         assert (out / rel).is_file(), rel
     assert list((out / "static" / "katex" / "fonts").glob("*.woff2"))

@@ -7,17 +7,11 @@
  * Choosing a new test image selects its winning class; any class can then be chosen by its row.
  */
 import {loadSamples, loadJSON} from "../../js/samples.js";
-import {pct as percent} from "../../js/format.js";
+import {fixed as fmt, pct as percent} from "../../js/format.js";
 import {paintImage} from "../../js/paint.js";
-
 
 function strings(el) {
   try { return JSON.parse(el.dataset.strings || "{}"); } catch (e) { return {}; }
-}
-
-function fmt(v, digits = 2) {
-  const s = Math.abs(v).toFixed(digits);
-  return (v < 0 && Number(s) !== 0 ? "−" : "") + s;
 }
 
 function signed(v, digits = 2) {
@@ -47,10 +41,9 @@ async function loadSprite(dataset) {
   };
 }
 
-/** Paint values (row-major size x size) with the one diverging palette (paint.js), scaled by `scale`. */
+/** Paint values (row-major size x size) with the site's diverging palette (paint.js), scaled by `scale`. */
 function paintDiverging(canvas, values, scale) {
-  const n = Math.round(Math.sqrt(values.length));
-  paintImage(canvas, values, {w: n, h: n, style: "diverging", scale: scale || undefined});
+  paintImage(canvas, values, {style: "diverging", scale});
 }
 
 /* RGB models (CIFAR): 3 values per pixel. A picture of the input or of a weight vector is shown

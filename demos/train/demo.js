@@ -3,10 +3,14 @@
  * Loop: Start -> fetch data/train/mnist.{json,bin} once (with progress) -> train.load -> train.reset
  * -> train.step(n) again and again, n chosen so one call takes ~STEP_MS, repainting after each;
  * Pause stops calling, Resume calls again, Reset (or any changed setting) drops the run.
- * Colours come from the page's CSS variables (--pos, --neg), as the static figures' scale.
+ * Colours: weight pictures in the site's palette (static/js/paint.js, as the static figures),
+ * the curves in the page's --pos / --neg.
  * Hooks for tests and benchmarks: fig.dataset.{state, epoch, steps, images, acc}, and
  * fig.trainLab = {options(), stepTimes, paintTimes} (durations in ms).
  */
+import {pct} from "../../js/format.js";
+import {paintImage} from "../../js/paint.js";
+
 const STEP_MS = 60;          // work per worker call: short enough to pause at once, long enough to keep busy
 const PAINT_MS = 100;        // repaint at most this often (and at every epoch's end): the main thread stays free
 const MAX_EPOCHS = 200;
@@ -16,42 +20,15 @@ function fmt(template, values) {
   return template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
 }
 
-/** Percent text that never shows 100% for p < 1 nor 0% for p > 0 (until static/js/format.js lands);
- *  toFixed rounds the same double as Python's format, so the lab and the chapter agree. */
-function pct(p, digits = 1) {
-  const text = (p * 100).toFixed(digits), step = 10 ** -digits;
-  if (Number(text) >= 100 && p < 1) return ">" + (100 - step).toFixed(digits) + "%";
-  if (Number(text) <= 0 && p > 0) return "<" + step.toFixed(digits) + "%";
-  return text + "%";
-}
-
-function cssColour(el, name, fallback) {
-  const probe = document.createElement("span");
-  probe.style.color = `var(${name}, ${fallback})`;
-  el.appendChild(probe);
-  const m = getComputedStyle(probe).color.match(/[\d.]+/g) || [];
-  probe.remove();
-  return m.length >= 3 ? m.slice(0, 3).map(Number) : [0, 0, 0];
-}
-
-/** Paint one unit's weights w (784 numbers) into a 28x28 canvas: grey (templates, as the static
- *  softmax figures) or diverging neg -> white -> pos, scaled by the largest |w| (hidden filters). */
-function paintUnit(canvas, w, style, colours) {
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(28, 28), px = img.data;
+/** Paint one unit's weights w (784 numbers) into a 28x28 canvas with the site's palette (paint.js):
+ *  grey, lowest black and highest white (templates, as the static softmax figures), or diverging,
+ *  scaled by the largest |w| (hidden filters, as the static PNGs). */
+function paintUnit(canvas, w, style) {
+  if (style !== "grey") return paintImage(canvas, w, {w: 28, h: 28, style: "diverging"});
   let lo = Infinity, hi = -Infinity;
   for (const v of w) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  const amax = Math.max(Math.abs(lo), Math.abs(hi)) || 1, span = hi - lo;
-  for (let i = 0, j = 0; i < 784; i++, j += 4) {
-    if (style === "grey") {
-      px[j] = px[j + 1] = px[j + 2] = span > 0 ? 255 * (w[i] - lo) / span : 128;
-    } else {
-      const t = Math.max(-1, Math.min(1, w[i] / amax)), c = t < 0 ? colours.neg : colours.pos, a = Math.abs(t);
-      px[j] = 255 + (c[0] - 255) * a; px[j + 1] = 255 + (c[1] - 255) * a; px[j + 2] = 255 + (c[2] - 255) * a;
-    }
-    px[j + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+  const span = hi - lo;
+  paintImage(canvas, Array.from(w, (v) => (span > 0 ? (v - lo) / span : 0.5)), {w: 28, h: 28, style: "grey"});
 }
 
 function paintPixels(canvas, x) {
@@ -144,8 +121,7 @@ function setup(fig) {
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => { palette = null; });
   function colours() {
     const css = getComputedStyle(fig), v = (name, d) => css.getPropertyValue(name).trim() || d;
-    palette = palette || {pos: cssColour(fig, "--pos", "#c0392b"), neg: cssColour(fig, "--neg", "#1f6fb8"),
-                          posCss: v("--pos", "#c0392b"), negCss: v("--neg", "#1f6fb8"),
+    palette = palette || {posCss: v("--pos", "#c0392b"), negCss: v("--neg", "#1f6fb8"),
                           border: v("--border", "#999"), muted: v("--muted", "#666")};
     return palette;
   }
@@ -181,7 +157,7 @@ function setup(fig) {
   function paintBig(view) {
     const b = unitsBox.children[selected];
     if (!b || !view.w[selected]) return;
-    paintUnit(q(".train-big canvas"), view.w[selected], view.options.hidden ? "div" : "grey", colours());
+    paintUnit(q(".train-big canvas"), view.w[selected], view.options.hidden ? "div" : "grey");
     q(".train-big figcaption").textContent = b.getAttribute("aria-label");
     q(".train-big").hidden = false;
   }
@@ -190,7 +166,7 @@ function setup(fig) {
     const t0 = performance.now();
     const hidden = view.options.hidden, col = colours();
     units(view.w.length, hidden);
-    view.w.forEach((w, k) => paintUnit(unitsBox.children[k].firstChild, w, hidden ? "div" : "grey", col));
+    view.w.forEach((w, k) => paintUnit(unitsBox.children[k].firstChild, w, hidden ? "div" : "grey"));
     paintBig(view);
     const h = view.history, count = (k, v) => { q(`[data-count="${k}"]`).textContent = v; };
     count("epoch", String(view.epoch));

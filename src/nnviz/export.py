@@ -11,8 +11,9 @@ from . import forward as fw
 from . import palette
 
 SPRITE_COLS = 50
-SHOWCASE = ("mnist-softmax", "mnist-h10", "mnist-h16x16", "mnist-h30",
-            "fashion-softmax", "fashion-h100", "cifar-softmax", "cifar-h100")
+# The demos that show a model's own test images (its confusion cells, top images, mistakes): the
+# build exports those images and the cell means for every model a chapter names in one of them.
+IMAGE_DEMOS = ("confusion", "mistakes", "templates", "topgrid")
 
 
 def write_json(path, obj):
@@ -144,13 +145,14 @@ def referenced(analysis):
     return ids
 
 
-def export_model(out, model, meta, analysis, pred, ds):
-    """The model's browser file, its analysis and its pictures. Returns its models.json entry."""
+def export_model(out, model, meta, analysis, pred, ds, showcase=False):
+    """The model's browser file, its analysis and its pictures (with `showcase`, one of IMAGE_DEMOS
+    shows it: also its cell means). Returns its models.json entry."""
     (out / "data" / "models").mkdir(parents=True, exist_ok=True)
     (out / "data" / "models" / f"{model.name}.npz").write_bytes(fw.to_bytes(model))
     write_json(out / "data" / model.name / "analysis.json", analysis)
     if model.layers[1] <= 300:
         export_weight_grids(out, model)
-    if model.name in SHOWCASE:
+    if showcase:
         write_png(out / "data" / model.name / "cell-means.png", cell_means(ds, pred))
     return model_entry(model, meta, analysis, ds)

@@ -85,6 +85,39 @@ class NnvizExtension(Extension):
         return re.sub(VAR_PATTERN, lambda m: self.site.variable(m.group(1), m.group(0), self.where(line), self.ch.lang), text)
 
 
+def directive_lines(lines):
+    """(indices of the directive lines outside fenced code, the unclosed fence as (fence, index) or None)."""
+    found, fence = [], None
+    for i, line in enumerate(lines):
+        m = FENCE_RE.match(line)
+        if fence:
+            if m and m.group(1)[0] == fence[0][0] and len(m.group(1)) >= len(fence[0]) \
+                    and not line.strip().strip(fence[0][0]):
+                fence = None
+        elif m:
+            fence = (m.group(1), i)
+        elif line.startswith(":::"):
+            found.append(i)
+    return found, fence
+
+
+def demo_calls(ch):
+    """[(name, args)] of a chapter's `::: demo NAME key=value` lines, read without rendering (the
+    build asks which models' test images to export); a line that does not parse is left to the
+    renderer, which reports it with its file:line."""
+    lines = ch.source[ch.body_start:]
+    calls = []
+    for i in directive_lines(lines)[0]:
+        kind, _, rest = lines[i][3:].strip().partition(" ")
+        name, _, rest = rest.strip().partition(" ")
+        if kind == "demo" and name:
+            try:
+                calls.append((name, parse_args(rest, ch.rel)))
+            except BuildError:
+                pass
+    return calls
+
+
 class DirectiveLines(Preprocessor):
     """Stamps every directive line outside fenced code with its source line and makes it a block
     of its own; an unclosed fence is an error at the line that opened it."""
@@ -94,22 +127,14 @@ class DirectiveLines(Preprocessor):
         self.ext = ext
 
     def run(self, lines):
-        out, fence, start = [], None, self.ext.ch.body_start
+        start = self.ext.ch.body_start
+        found, fence = directive_lines(lines)
+        found, out = set(found), []
         for i, line in enumerate(lines):
-            m = FENCE_RE.match(line)
-            if fence:
-                if m and m.group(1)[0] == fence[0][0] and len(m.group(1)) >= len(fence[0]) \
-                        and not line.strip().strip(fence[0][0]):
-                    fence = None
-            elif m:
-                fence = (m.group(1), start + i + 1)
-            elif line.startswith(":::"):
-                out += ["", f":::@{start + i + 1}@{line[3:]}", ""]
-                continue
-            out.append(line)
+            out += ["", f":::@{start + i + 1}@{line[3:]}", ""] if i in found else [line]
         if fence:
-            self.ext.site.problem(f"{self.ext.where(fence[1])}: the code fence {fence[0]} opened here is never "
-                                  f"closed; expected a line {fence[0]} after the code")
+            self.ext.site.problem(f"{self.ext.where(start + fence[1] + 1)}: the code fence {fence[0]} opened here "
+                                  f"is never closed; expected a line {fence[0]} after the code")
         return out
 
 

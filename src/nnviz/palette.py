@@ -7,6 +7,8 @@ read, so a picture, a canvas and a legend bar cannot disagree.
     DIVERGING  9 stops from negative (stop 0) through zero (stop 4) to positive (stop 8)
     GREY       2 stops: lowest value black, highest white (ml4a's 1-layer templates)
     SOLID      --pos / --neg for marks and text, per colour scheme (they must read on the page)
+    CATEGORY   10 colours for the 10 classes (--cat-0 … --cat-9), one set per colour scheme: the
+               representation map colours its points and decision regions with them
 """
 import numpy as np
 
@@ -45,6 +47,13 @@ DIVERGING = np.vstack([_ramp(NEG, ZERO, 5)[:-1], _ramp(ZERO, POS, 5)])   # (9, 3
 GREY = np.array([[0, 0, 0], [255, 255, 255]], float)
 SOLID = {"light": {"pos": "#c0392b", "neg": "#1f6fb8"},
          "dark": {"pos": "#ff7a6b", "neg": "#62a8ff"}}
+REGION_TINT = 0.3    # a decision region is its class colour at this strength over the page colour
+# Tableau's 10 categorical hues, each darkened (light page) or lightened (dark page) just enough
+# for 3:1 contrast with the page, WCAG's minimum for graphics: small dots must stay visible.
+CATEGORY = {"light": ("#1f77b4", "#e6720d", "#2ca02c", "#d62728", "#9467bd",
+                      "#8c564b", "#d570b6", "#7f7f7f", "#96971b", "#13a0ae"),
+            "dark": ("#5aa6e8", "#ffa04d", "#5fd35f", "#ff6b6b", "#c39cf0",
+                     "#c8937f", "#f5a3dc", "#b5b5b5", "#dcdc4a", "#4fdff0")}
 
 
 def interpolate(stops, t):
@@ -81,9 +90,11 @@ def css():
     stops = "".join(f"  --div-{k}: {_hex(c)};\n" for k, c in enumerate(DIVERGING))
     grey_stops = "".join(f"  --grey-{k}: {_hex(c)};\n" for k, c in enumerate(GREY))
     gradient = ", ".join(f"var(--div-{k})" for k in range(len(DIVERGING)))
-    solid = {scheme: "".join(f"  --{k}: {v};\n" for k, v in s.items()) for scheme, s in SOLID.items()}
+    solid = {scheme: "".join(f"  --{k}: {v};\n" for k, v in s.items())
+             + "".join(f"  --cat-{k}: {c};\n" for k, c in enumerate(CATEGORY[scheme]))
+             for scheme, s in SOLID.items()}
     return ("/* Written by the build from src/nnviz/palette.py: edit the colours there. */\n"
             f":root {{\n{stops}{grey_stops}  --div-gradient: linear-gradient(to right, {gradient});\n"
-            f"{solid['light']}}}\n"
+            f"  --region-tint: {REGION_TINT};\n{solid['light']}}}\n"
             f"@media (prefers-color-scheme: dark) {{\n  :root {{\n"
             + solid["dark"].replace("  --", "    --") + "  }\n}\n")

@@ -14,7 +14,8 @@
  */
 
 const probe = document.createElement("canvas").getContext("2d");
-let stops = null;
+let stops = null;            // read from the CSS once, again when the colour scheme changes
+matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => { stops = null; });
 
 /** Any CSS colour -> [r, g, b]. */
 export function toRGB(css, fallback = "#000") {

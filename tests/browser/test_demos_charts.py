@@ -334,10 +334,11 @@ def test_lego_shows_three_positive_and_three_negative_units_per_digit(open_page,
                 assert (u["weight"] > 0) if kind == "pos" else (u["weight"] < 0)
                 assert u["printed"] == ("+" if kind == "pos" else "−") + f"{abs(u['weight']):.2f}"
                 assert u["src"].endswith(f"data/{LEGO}/w1/{u['unit']}.png") and u["natural"] == 28
-    # the legend's colours are the exporter's (the one palette): its 9 stops from -1 through 0 to +1
-    stops = pg.eval_on_selector_all(".nnv-lego linearGradient stop", "s => s.map(e => e.getAttribute('stop-color'))")
+    # the legend's colours are the exporter's (palette.css's 9 stops): blue = negative, white = 0, red = positive
+    stops = pg.eval_on_selector_all(".nnv-lego linearGradient stop",
+                                    "s => s.map(e => [e.getAttribute('offset'), getComputedStyle(e).stopColor])")
     rgb = export.diverging(np.linspace(-1.0, 1.0, 9))
-    assert stops == ["#%02x%02x%02x" % tuple(int(c) for c in px) for px in rgb]
+    assert stops == [[str(k / 8), "rgb(%d, %d, %d)" % tuple(int(c) for c in px)] for k, px in enumerate(rgb)]
 
 
 def test_lego_selector_shows_one_digit_on_a_phone(open_page):
