@@ -132,12 +132,15 @@ def fake_var_tree(cifar=False):
         }
         if spec.layers == [3072, 10]:
             analyses[spec.name]["border_blue"] = [0.3] * 10
+        if not spec.hidden:              # templates against class averages (analyse.template_match)
+            analyses[spec.name]["template_match"] = [[0.7 if i == j else 0.1 for j in range(10)] for i in range(10)]
         if spec.hidden:                  # first-layer neurons of a 28x28 model (analyse.stroke_share)
             analyses[spec.name]["stroke_share"] = [0.5] * spec.hidden[0]
     datasets = {name: SimpleNamespace(name=name, y_train=[0] * 7, y_test=[0] * 3, classes=[str(c) for c in range(10)])
                 for name in ("mnist", "fashion") + (("cifar10",) if cifar else ())}
+    from nnviz import cited
     return {**chapter_vars(entries, analyses, datasets), "lab": fake_lab_vars(), "repmap": fake_repmap_vars(),
-            "neurons": fake_neuron_vars()}
+            "neurons": fake_neuron_vars(), "cited": cited.chapter_vars()}
 
 
 def fake_repmap_vars():

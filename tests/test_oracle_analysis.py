@@ -330,6 +330,38 @@ def test_cell_means_are_the_average_image_of_each_cell(name, site_data, oracle):
             assert np.abs(tile - want).max() <= 1, f"{name} cell-means tile ({i},{j}) (row = true, column = predicted)"
 
 
+def test_class_means_are_each_class_average_training_image(site_data, entries, real_dataset):
+    """<dataset>/class-means.png: ten tiles in a row, tile c the mean of every training image of
+    class c (summed here in integers, not through nnviz.analyse)."""
+    for name in sorted({e["dataset"] for e in entries.values()}):
+        ds = real_dataset(name)
+        strip = read_png(site_data / name / "class-means.png").astype(np.int64)
+        h, w = ds.x_train.shape[1:3]
+        assert strip.shape == (h, 10 * w) + ds.x_train.shape[3:]
+        for c in range(10):
+            imgs = ds.x_train[ds.y_train == c].astype(np.int64)
+            want = imgs.sum(0) / len(imgs)
+            assert np.abs(strip[:, c * w:(c + 1) * w] - want).max() <= 0.5 + 1e-9, f"{name} class {c}"
+
+
+def test_template_match_correlates_templates_with_class_averages(name, site_data, entries, oracle):
+    """analysis.template_match[k][j] (models without hidden layers): Pearson correlation of template
+    k with class j's average training image minus the average of every training image."""
+    a = read_json(site_data / name / "analysis.json")
+    if len(entries[name]["layers"]) != 2:
+        assert "template_match" not in a
+        return
+    o = oracle(name)
+    x = o.ds.x_train.reshape(len(o.ds.x_train), -1).astype(np.float64) / 255.0
+    y = o.ds.y_train
+    overall = x.mean(0)
+    for k in range(10):
+        for j in range(10):
+            got = a["template_match"][k][j]
+            want = np.corrcoef(o.model.weights[0][:, k], x[y == j].mean(0) - overall)[0, 1]
+            assert abs(got - want) < 2e-4, f"{name} template {k} vs class {j}: {got} != {want:.5f}"
+
+
 def test_first_layer_pictures_show_the_weights(name, site_data, entries, oracle):
     """w1/<k>.png for every first-layer unit (models with at most 300): softmax regression grey
     (lowest weight black, highest white, in weight order); hidden units diverging around zero
@@ -430,7 +462,7 @@ def test_neuron_strips_are_the_true_top_and_bottom_images(site_data, entries, re
 
 # --------------------------------------------------------------------------- nothing unchecked
 
-EXPORTS = ("models.json", "models/{model}.npz", "{model}/analysis.json", "{model}/cell-means.png",
+EXPORTS = ("models.json", "models/{model}.npz", "{model}/analysis.json", "{model}/cell-means.png", "{dataset}/class-means.png",
            "{model}/w1/{k}.png", "{dataset}/samples.json", "{dataset}/samples.png", "compare/{a}__{b}.json",
            "train/mnist.json", "train/mnist.bin", "repmap/{model}.json", "repmap/{model}.bin",
            "repmap/{model}.png", "repmap/{model}-regions.png", "repmap/test/{dataset}-{k}.png",

@@ -36,6 +36,24 @@ def test_css_holds_every_stop_and_the_solid_colours_for_both_schemes():
     assert "--div-gradient: linear-gradient(" in css
 
 
+def cie_lightness(rgb):
+    """CIE L* of sRGB colours (an independent measure of how light a colour looks)."""
+    c = np.asarray(rgb, float) / 255
+    y = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722]
+    f = np.where(y > (6 / 29) ** 3, np.cbrt(y), y / (3 * (6 / 29) ** 2) + 4 / 29)
+    return 116 * f - 16
+
+
+def test_diverging_steps_look_even_on_both_sides_of_zero():
+    """Each stop is about as much lighter or darker than the next as any other (within 25%), so a
+    weight of +0.2 looks as strong as one of -0.2 (the old RGB ramps differed by a factor of 2)."""
+    steps = np.abs(np.diff(cie_lightness(palette.DIVERGING)))
+    assert steps.max() / steps.min() < 1.25, steps
+    lightness = cie_lightness(palette.DIVERGING)
+    assert np.all(np.diff(lightness[:5]) > 0) and np.all(np.diff(lightness[4:]) < 0)
+    assert abs(lightness[0] - lightness[8]) < 5.0            # the two ends about equally dark
+
+
 def palette_colours():
     """The weight pictures' colour map as it would be copied: #rrggbb and 'r, g, b' of each coloured stop."""
     stops = [tuple(int(round(c)) for c in rgb) for rgb in palette.DIVERGING if tuple(np.round(rgb)) != (255, 255, 255)]

@@ -64,7 +64,7 @@ export const Network = (Base) => class extends Base {
   }
 
   neuronName(layer, unit) {
-    return layer < this.L ? fill(this.S.hidden_n, {l: layer, k: unit})
+    return layer < this.L ? fill(this.S.hidden_n, {l: layer, k: unit + 1})   // h1 … hn, as every figure numbers them
                           : fill(this.S.output_n, {c: this.classes[unit]});
   }
 

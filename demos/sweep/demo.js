@@ -40,9 +40,9 @@ function enhance(fig) {
     if (current && current !== pt) current.classList.remove("nnv-on");
     current = pt;
     pt.classList.add("nnv-on");
-    placeTip(plot, tip, pt.querySelector(".nnv-dot") || pt, pt.dataset.tip);
+    placeTip(plot, tip, pt.querySelector(".nnv-dot, .nnv-cdot") || pt, pt.dataset.tip);
   };
-  for (const pt of fig.querySelectorAll(".nnv-pt")) {
+  for (const pt of fig.querySelectorAll(".nnv-pt, .nnv-cpt")) {   // ours, and a cited sweep's
     const title = pt.querySelector("title");
     if (title) title.remove();               // our tooltip replaces the browser's
     pt.addEventListener("pointerenter", () => show(pt));

@@ -141,6 +141,12 @@ function setup(fig) {
     bigImg.src = src;
     bigImg.alt = `${S.alt_one} ${classes[k]}`;
     bigClass.textContent = classes[k];
+    const bigMean = fig.querySelector(".nv-tpl-big-mean");     // its class's average training image, beside it
+    if (bigMean) {
+      bigMean.style.backgroundPosition = `${(100 * k) / 9}% 0`;
+      bigMean.dataset.k = String(k);
+      bigMean.setAttribute("aria-label", `${S.mean_alt} ${classes[k]}`);
+    }
     fig.dataset.selected = String(k);
     if (fallback) fallback.src = src;
     for (const el of fig.querySelectorAll(".nv-dot-k")) el.textContent = classes[k];

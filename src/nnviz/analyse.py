@@ -48,11 +48,30 @@ def analyse(model, ds, meta):
     if len(model.weights) == 2:       # one hidden layer: how each class weighs each hidden unit
         out["out_weights"] = np.round(model.weights[1], 5).tolist()
         out["lego"] = lego(model.weights[1])
+    if len(model.weights) == 1:       # templates: how much each looks like each class's average image
+        out["template_match"] = template_match(model, ds)
     if model.layers == [3072, 10]:    # RGB templates: is there sky around the airplanes and ships?
         out["border_blue"] = [border_blue(model.weights[0][:, k]) for k in range(10)]
     if len(model.weights) > 1 and model.layers[0] == 784:    # first-layer neurons drawn as 28x28 pictures
         out["stroke_share"] = [round(float(stroke_share(w)), 4) for w in model.weights[0].T]
     return out, pred
+
+
+def class_means(x_uint8, y, k=10):
+    """The average training image of each class: (k, ...) float64, in the images' own units (0-255)."""
+    return np.stack([x_uint8[y == c].mean(0, dtype=np.float64) for c in range(k)])
+
+
+def template_match(model, ds):
+    """corr[k][j]: correlation of template k (W[:, k]) with class j's average training image minus
+    the average of all training images (what the standardised input of a typical j looks like).
+    A template "looks like its class" when its own class is the best match in its row."""
+    means = class_means(ds.x_train, ds.y_train).reshape(10, -1) / 255.0 - model.mean.astype(np.float64)
+    w = model.weights[0].T.astype(np.float64)
+    w = w - w.mean(1, keepdims=True)
+    means = means - means.mean(1, keepdims=True)
+    corr = (w @ means.T) / np.outer(np.linalg.norm(w, axis=1), np.linalg.norm(means, axis=1))
+    return np.round(corr, 4).tolist()
 
 
 def border_blue(w, width=4):

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from . import analyse as an
 from . import cache as ch
-from . import data, export, labdata, neurons, repmap, strings
+from . import cited, data, export, labdata, neurons, repmap, strings
 from . import runtime as nnviz_runtime
+from .common import pct  # noqa: F401 - the chapters' percent format (tests import it from here)
 from .specs import SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,8 +109,12 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
             for cell in compares[-1]["cells"].values():
                 shown[ds.name] |= set(cell["fixed"]) | set(cell["broke"])
     compare = compares[0] if compares else {}
+    site_strings = strings.site_strings(root, strings.languages(root))
+    for entry in entries.values():       # reader-facing names, for the browser and for readers of models.json
+        entry["title"] = {lang: strings.model_title(t, entry) for lang, t in site_strings.items()}
     for name, ds in datasets.items():
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
+        export.export_class_means(tmp, ds)
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if lab:
         labdata.export(tmp, *lab[:2])
@@ -119,10 +124,10 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
         nnviz_runtime.vendor(tmp, root, progress=progress)
     chapter_numbers = {**chapter_vars(entries, analyses, datasets, root), "lab": lab[2] if lab else {},
                        "neurons": neurons.chapter_vars(strips, {n: entries[n]["classes"] for n in strips}),
-                       "repmap": repmap.chapter_vars(maps)}
+                       "repmap": repmap.chapter_vars(maps), "cited": cited.chapter_vars()}
     context = {"models": entries, "unavailable": unavailable, "vars": chapter_numbers, "missing": missing,
                "facts": facts(chapter_numbers),
-               "data": {"analysis": analyses, "compare": compare,
+               "data": {"analysis": analyses, "compare": compare, "cited": cited.CITED,
                         "neurons": {n: sorted({(s["layer"], s["unit"]) for s in v}) for n, v in strips.items()},
                         "datasets": {n: {"classes": list(d.classes), "train": len(d.y_train), "test": len(d.y_test)}
                                      for n, d in datasets.items()}}}
@@ -185,16 +190,6 @@ def clean_stale(out):
 
 # ---------------------------------------------------------------- numbers for the prose
 
-def pct(x, digits=1):
-    """Percent text that never rounds a p < 1 up to 100% nor a p > 0 down to 0% (as format.js)."""
-    text, step = f"{100 * x:.{digits}f}%", 10.0 ** -digits
-    if x < 1 and float(text[:-1]) >= 100:
-        return f">{100 - step:.{digits}f}%"
-    if x > 0 and float(text[:-1]) <= 0:
-        return f"<{step:.{digits}f}%"
-    return text
-
-
 def key(name):
     return name.replace("-", "_")
 
@@ -236,6 +231,8 @@ def chapter_vars(entries, analyses, datasets, root=ROOT):
                                              "best_loss": f"{h['test_loss'][best]:.3f}", "best_loss_epoch": str(h["epoch"][best])}
         g = [r["p_pred"] for r in a["mistakes"]["glaring"]] or [0.0]   # as the mistakes gallery lists them
         v.setdefault("glaring", {})[k] = {"n": str(len(a["mistakes"]["glaring"])), "top": pct(g[0], 2), "last": pct(g[-1], 2)}
+        if "template_match" in a:    # {{ tpl.<model>.count }} of the ten templates match their own class best
+            v.setdefault("tpl", {})[k] = template_vars(a["template_match"], named)
         if "border_blue" in a:
             v.setdefault("blue", {})[k] = blue_border_vars(a["border_blue"], e["classes"])
     for name, ds in datasets.items():
@@ -249,6 +246,16 @@ def facts(v):
     Every fact is always defined (False when its data is missing), so a chapter never names an
     unknown one just because a dataset was absent."""
     return {"cifar-blue-border": v.get("blue", {}).get("cifar_softmax", {}).get("holds") == "yes"}
+
+
+def template_vars(corr, named):
+    """How many templates correlate best with their own class's average image, and the weakest
+    own-class correlation with its class name (per language)."""
+    own = [row[k] for k, row in enumerate(corr)]
+    weakest = min(range(len(own)), key=own.__getitem__)
+    return {"count": str(sum(max(range(len(row)), key=row.__getitem__) == k for k, row in enumerate(corr))),
+            "of": str(len(corr)), "best": f"{max(own):.2f}", "worst": f"{own[weakest]:.2f}",
+            "worst_class": strings.PerLanguage({lang: c[weakest] for lang, c in named.items()})}
 
 
 SKY = ("airplane", "ship")   # the classes ml4a says have blue (sky, water) around them

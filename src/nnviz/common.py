@@ -31,3 +31,13 @@ def atomic_write(path, data):
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def pct(x, digits=1):
+    """Percent text that never rounds a p < 1 up to 100% nor a p > 0 down to 0% (as format.js)."""
+    text, step = f"{100 * x:.{digits}f}%", 10.0 ** -digits
+    if x < 1 and float(text[:-1]) >= 100:
+        return f">{100 - step:.{digits}f}%"
+    if x > 0 and float(text[:-1]) <= 0:
+        return f"<{step:.{digits}f}%"
+    return text

@@ -127,6 +127,13 @@ def cell_means(ds, pred):
     return grid
 
 
+def export_class_means(out, ds):
+    """data/<dataset>/class-means.png: the average training image of each class, 10 tiles in a row."""
+    from .analyse import class_means
+    tiles = np.round(class_means(ds.x_train, ds.y_train)).astype(np.uint8)
+    write_png(out / "data" / ds.name / "class-means.png", np.concatenate(list(tiles), axis=1))
+
+
 def referenced(analysis):
     """Test indices an analysis shows to the reader."""
     ids = set()

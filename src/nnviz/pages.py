@@ -142,7 +142,9 @@ class Site:
             undefined=jinja2.StrictUndefined if strict else jinja2.Undefined,
             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
         )
-        self.env.globals.update(fail=self._fail, image_size=self._image_size, csp=CSP)
+        self.env.globals.update(fail=self._fail, image_size=self._image_size, csp=CSP,
+                                model_title=lambda m, lang: strings.model_title(self.i18n[lang], m),
+                                neuron=strings.neuron, diverging=palette.diverging_hex)
         self.env.filters["fill"] = strings.fill
         self.env.filters["tojson"] = lambda v: jinja2.utils.htmlsafe_json_dumps(
             v, dumps=lambda o, **kw: json.dumps(o, sort_keys=True, ensure_ascii=False, **kw))

@@ -15,9 +15,32 @@ import numpy as np
 NEG, ZERO, POS = (5, 113, 176), (255, 255, 255), (202, 0, 32)   # ColorBrewer RdBu's ends, white zero
 
 
+# OKLab (Björn Ottosson, 2020): a colour space in which equal steps look equally different, so
+# the stops below change lightness evenly on both sides of zero (linear RGB ramps do not: the red
+# side darkened twice as fast near zero as near its end, making small positive weights look big).
+_M1 = np.array([[0.4122214708, 0.5363325363, 0.0514459929], [0.2119034982, 0.6806995451, 0.1073969566],
+                [0.0883024619, 0.2817188376, 0.6299787005]])
+_M2 = np.array([[0.2104542553, 0.7936177850, -0.0040720468], [1.9779984951, -2.4285922050, 0.4505937099],
+                [0.0259040371, 0.7827717662, -0.8086757660]])
+
+
+def _to_oklab(rgb):
+    c = np.asarray(rgb, float) / 255.0
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return np.cbrt(lin @ _M1.T) @ _M2.T
+
+
+def _from_oklab(lab):
+    lin = (lab @ np.linalg.inv(_M2).T) ** 3 @ np.linalg.inv(_M1).T
+    c = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(np.maximum(lin, 0.0), 1 / 2.4) - 0.055)
+    return np.clip(255.0 * c, 0.0, 255.0)
+
+
 def _ramp(a, b, n):
-    """n colours from a to b inclusive, linear in RGB; (n, 3) floats."""
-    return np.linspace(np.array(a, float), np.array(b, float), n)
+    """n colours from a to b inclusive, evenly spaced in OKLab; (n, 3) floats (exact ends)."""
+    out = _from_oklab(np.linspace(_to_oklab(a), _to_oklab(b), n))
+    out[0], out[-1] = a, b
+    return out
 
 
 DIVERGING = np.vstack([_ramp(NEG, ZERO, 5)[:-1], _ramp(ZERO, POS, 5)])   # (9, 3)
@@ -55,6 +78,11 @@ def grey(w):
 
 def _hex(rgb):
     return "#" + "".join(f"{int(round(c)):02x}" for c in rgb)
+
+
+def diverging_hex(v, scale):
+    """One value's diverging colour as "#rrggbb" (for server-drawn marks: heat maps, legend stops)."""
+    return _hex(diverging(np.array([float(v)]), scale)[0])
 
 
 def css():

@@ -16,6 +16,7 @@ data/repmap/test/<dataset>-<k>.png.
 import numpy as np
 
 from . import export, palette
+from .common import pct
 from . import forward as fw
 
 MAPS = (("mnist-map-h2", "plane"), ("mnist-h30", "pca"))
@@ -181,7 +182,6 @@ def export_all(out, maps, datasets):
 
 def chapter_vars(maps):
     """{{ repmap.* }}: the numbers the chapter's text on the map quotes."""
-    from .build import pct      # the chapters' one percent format (build imports this module)
     v = {}
     for name, m in maps.items():
         y, p = m["label"], m["pred"]

@@ -119,6 +119,26 @@ def fill(text, **values):
     return Markup(out)
 
 
+def model_title(t, model):
+    """The reader-facing name of `model` (a models.json entry) in the language of `t` (that
+    language's templates/i18n.toml table): its `[<lang>.models]` entry, else `model_generic` with
+    its layers. The one place model names for readers come from; ids stay out of the prose."""
+    names = t["models"]
+    text = names.get(model["name"]) or names["model_generic"]
+    return (text.replace("{arch}", "-".join(str(n) for n in model["layers"]))
+                .replace("{subset}", f"{model.get('train_subset') or 0:,}"))
+
+
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def neuron(index, plain=False):
+    """A hidden neuron's name for readers, the one numbering of the site: 1-based, "h₅" for the
+    neuron at index 4 (plain=True: "h5", for alt texts and aria labels)."""
+    n = str(int(index) + 1)
+    return "h" + (n if plain else n.translate(SUBSCRIPT))
+
+
 class PerLanguage:
     """A chapter variable whose text depends on the page's language (a class name, say);
     the renderer picks `value[lang]`. Not a dict, so variable listings treat it as one value."""

@@ -47,7 +47,7 @@ except ImportError:  # running from a clone without `pip install -e .`
     sys.path.insert(0, str(REPO / "src"))
 if str(REPO / "tests") not in sys.path:  # imported from outside pytest (the benchmark)
     sys.path.insert(0, str(REPO / "tests"))
-from nnviz import forward  # noqa: E402
+from nnviz import cited, forward  # noqa: E402
 from nnviz import runtime as nnviz_runtime  # noqa: E402
 from nnviz.pages import CSP  # noqa: E402,F401 - the pages' own policy, also sent as a header here
 from skips import missing  # noqa: E402,F401  (the one skip helper; test_draw imports it from here)
@@ -91,7 +91,7 @@ def context_from_site(data: Path) -> dict:
     neurons = {path.parent.name: sorted({(n["layer"], n["unit"]) for n in load(path)["neurons"]})
                for path in sorted(data.glob("*/neurons.json"))}
     return {"models": models, "vars": {}, "notices": [],
-            "data": {"analysis": analysis, "compare": compare, "datasets": datasets, "neurons": neurons}}
+            "data": {"analysis": analysis, "compare": compare, "datasets": datasets, "neurons": neurons, "cited": cited.CITED}}
 
 
 def chapter_site(site_dir: Path, base: Path, chapters: dict) -> tuple[Path, Path]:

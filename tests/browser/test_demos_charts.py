@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_all_local, chapter, context_from_site, serve_folder  # tests/browser/conftest.py
-from nnviz import export
+from nnviz import cited, export
 from nnviz.render import render_site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +30,8 @@ OVERFIT = ("mnist-h300-small", "mnist-h300-small-l2")
 LEGO = "mnist-h30"
 COMPARE = ("mnist-h30-normal", "mnist-h30-scaled-l2")
 UNITS = 8
-DIRECTIVES = ["::: demo sweep", "::: demo overfit", f"::: demo lego model={LEGO}",
+CITED = "agarwal-sweep"        # the published sweep drawn beside ours (src/nnviz/cited.py)
+DIRECTIVES = [f"::: demo sweep cited={CITED}", "::: demo overfit", f"::: demo lego model={LEGO}",
               f"::: demo compare models={','.join(COMPARE)} units={UNITS}"]
 READY = """() => document.querySelector("figure.nnv-sweep[data-enhanced]")
   && document.querySelector("figure.nnv-overfit[data-enhanced]")
@@ -151,16 +152,67 @@ def test_sweep_has_one_point_per_model_placed_by_its_accuracy(open_page, charts)
     ref_y = pg.eval_on_selector(".nnv-sweep .nnv-ref line", "l => { const r = l.getBoundingClientRect(); return r.y + r.height / 2; }")
     assert abs(icept + slope * ref - ref_y) < 0.75
     assert pct(ref) in pg.text_content(".nnv-sweep .nnv-ref text")
-    # no two labels overlap, and no label covers a point
-    boxes = pg.eval_on_selector_all(".nnv-sweep .nnv-val, .nnv-sweep .nnv-ref text, .nnv-sweep .nnv-dot",
+    # no two labels overlap, and no label covers a point of either series
+    boxes = pg.eval_on_selector_all(".nnv-sweep .nnv-val, .nnv-sweep .nnv-ref text, .nnv-sweep .nnv-dot, .nnv-sweep .nnv-cdot",
                                     "els => els.map(e => { const r = e.getBoundingClientRect(); "
                                     "return [e.tagName, r.left, r.top, r.right, r.bottom]; })")
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
-            if a[0] == b[0] == "circle":
+            if a[0] in ("circle", "rect") and b[0] in ("circle", "rect"):
                 continue
             overlap = min(a[3], b[3]) - max(a[1], b[1]), min(a[4], b[4]) - max(a[2], b[2])
             assert min(overlap) < 1, f"overlapping chart labels: {a} {b}"
+
+
+LABEL_CENTRES_JS = """els => els.map(e => { const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })"""
+MARKERS_JS = """els => els.map(e => { const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })"""
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_sweep_labels_sit_by_the_point_they_name(open_page, width):
+    """Each value label is nearer its own point than any other point of either series (the
+    label for 4 hidden neurons once sat under the point for 5)."""
+    pg = open_page(width=width)
+    labels = pg.eval_on_selector_all(".nnv-sweep .nnv-val", LABEL_CENTRES_JS)
+    ours = pg.eval_on_selector_all(".nnv-sweep .nnv-pt .nnv-dot", MARKERS_JS)
+    theirs = pg.eval_on_selector_all(".nnv-sweep .nnv-cpt .nnv-cdot", MARKERS_JS)
+    assert len(labels) == len(ours) and theirs
+    for k, (lx, ly) in enumerate(labels):
+        dist = [math.hypot(lx - x, ly - y) for x, y in ours + theirs]
+        assert min(range(len(dist)), key=dist.__getitem__) == k, f"label {k} is nearer another point: {dist}"
+
+
+def test_sweep_shows_the_cited_sweep_on_the_same_axes(open_page, charts, site_dir):
+    pub = cited.CITED[CITED]
+    pg = open_page()
+    pts = pg.eval_on_selector_all(".nnv-sweep .nnv-pt", POINTS_JS)
+    got = pg.eval_on_selector_all(".nnv-sweep .nnv-cpt", """els => els.map(e => {
+      const r = e.querySelector(".nnv-cdot").getBoundingClientRect();
+      return {size: +e.dataset.size, acc: +e.dataset.acc, x: r.x + r.width / 2, y: r.y + r.height / 2,
+              label: e.getAttribute("aria-label")}; })""")
+    assert [(g["size"], g["acc"]) for g in got] == sorted(pub["accuracy"].items())
+    # the same scales as our points: x by size, y linear in accuracy
+    x_of = {p["size"]: p["x"] for p in pts}
+    slope, icept = np.polyfit([p["acc"] for p in pts], [p["y"] for p in pts], 1)
+    for g in got:
+        assert abs(g["x"] - x_of[g["size"]]) < 0.75 and abs(icept + slope * g["acc"] - g["y"]) < 0.75, g
+        assert f"{pub['author']} ({pub['year']})" in g["label"] and pct(g["acc"], 2) in g["label"]
+    # hover: the tooltip names the source; the key, the caption and the hidden table do too
+    size = sorted(pub["accuracy"])[0]
+    pg.hover(f'.nnv-sweep .nnv-cpt[data-size="{size}"] .nnv-cdot')
+    tip = visible_tip(pg, ".nnv-sweep")
+    assert pub["author"] in tip and pct(pub["accuracy"][size], 2) in tip
+    assert pub["author"] in pg.inner_text(".nnv-sweep .nnv-series") and pub["author"] in pg.inner_text(".nnv-sweep figcaption")
+    cells = pg.eval_on_selector_all(".nnv-sweep table tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    column = {row[0]: row[3] for row in cells}
+    for h, a in pub["accuracy"].items():
+        assert column[str(h)] == pct(a, 2)
+    # the chapter cites the source with its address, in both languages
+    for lang in ("en", "zh"):
+        html = (site_dir / lang / "looking-inside.html").read_text(encoding="utf-8")
+        assert f'href="{pub["url"]}"' in html and pub["author"] in html
+        for a in pub["accuracy"].values():
+            assert pct(a, 2) in html
 
 
 def test_sweep_tooltip_on_hover_and_keyboard_focus(open_page, charts):

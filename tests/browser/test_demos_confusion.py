@@ -165,7 +165,9 @@ def test_confusion_table_is_the_builds_matrix(open_page, demo_site):
     assert recall == [f"{100 * r:.1f}" for r in a["recall"]]
     assert precision == [f"{100 * p:.1f}" for p in a["precision"]] + [f"{100 * a['test_accuracy']:.1f}"]
     caption = fig.locator("caption").inner_text()
-    assert SOFTMAX in caption and f"{100 * a['test_accuracy']:.2f}%" in caption
+    # the model by its reader-facing name (templates/i18n.toml, exported in models.json), never its id
+    title = demo_site["context"]["models"][SOFTMAX]["title"]["en"]
+    assert title in caption and SOFTMAX not in caption and f"{100 * a['test_accuracy']:.2f}%" in caption
     diag = fig.evaluate("f => [...f.querySelectorAll('td.cm-diag')].map(td => td.dataset.i + ',' + td.dataset.j)")
     assert diag == [f"{i},{i}" for i in range(10)]
 

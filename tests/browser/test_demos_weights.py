@@ -197,6 +197,39 @@ def test_templates_tap_on_a_phone(open_page):
     assert pg.inner_text(".nv-templates .nv-tpl-big-class") == "5"
 
 
+@pytest.mark.parametrize("width", [1280, 375])
+def test_templates_are_large_and_each_sits_on_its_class_average(open_page, weights_site, width):
+    """Issue 11 item 6: the ten templates fit 5 x 2 at 375 px and are larger at 1280 px; under
+    each, the average training image of its class (a tile of data/mnist/class-means.png)."""
+    import io
+    from PIL import Image
+    out, _ = weights_site
+    pg = open_page("en/live.html", viewport={"width": width, "height": 900})
+    fig = ".nv-templates"
+    boxes = pg.eval_on_selector_all(f"{fig} .nv-tpl-item img", "els => els.map(e => e.getBoundingClientRect().toJSON())")
+    rows = sorted({round(b["y"]) for b in boxes})
+    assert len(boxes) == 10 and len(rows) == 2, f"expected 5 x 2 templates, rows at {rows}"
+    assert all(b["x"] >= 0 and b["x"] + b["width"] <= width for b in boxes)
+    assert min(b["width"] for b in boxes) >= (56 if width < 400 else 80), [b["width"] for b in boxes]
+    strip = np.asarray(Image.open(out / "data" / "mnist" / "class-means.png").convert("L"), np.float64)
+    assert strip.shape == (28, 280)
+    tiles = [strip[:, 28 * k:28 * (k + 1)].ravel() for k in range(10)]
+    for k in range(10):
+        mean = pg.locator(f'{fig} .nv-tpl-item[data-k="{k}"] .nv-tpl-mean')
+        box, img = mean.bounding_box(), boxes[k]
+        assert box["y"] >= img["y"] + img["height"] - 1 and abs(box["x"] - img["x"]) < 2, "the average sits under its template"
+        shot = np.asarray(Image.open(io.BytesIO(mean.screenshot())).convert("L").resize((28, 28)), np.float64).ravel()
+        corr = [np.corrcoef(shot, t)[0, 1] for t in tiles]
+        assert int(np.argmax(corr)) == k, f"the picture under template {k} looks most like class {int(np.argmax(corr))}'s average"
+    # the enlarged view shows the chosen template beside its class average
+    pg.click(f'{fig} .nv-tpl-item[data-k="7"]')
+    big = pg.locator(f"{fig} .nv-tpl-big-mean")
+    assert big.get_attribute("data-k") == "7"
+    shot = np.asarray(Image.open(io.BytesIO(big.screenshot())).convert("L").resize((28, 28)), np.float64).ravel()
+    assert int(np.argmax([np.corrcoef(shot, t)[0, 1] for t in tiles])) == 7
+    assert "7" in big.get_attribute("aria-label")
+
+
 def read_dot_view(pg):
     fig = ".nv-templates"
     zs = [number(t) for t in pg.eval_on_selector_all(f"{fig} .nv-zrow .nv-zrow-value", "els => els.map(e => e.textContent)")]

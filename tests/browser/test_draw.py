@@ -411,7 +411,8 @@ def test_url_state_restores_drawing_and_selected_neuron(lab_page):
     assert page.locator(f'{DEEP_LAB} .draw-neuron[data-layer="2"][data-unit="5"]').get_attribute("aria-pressed") == "true"
     assert_matches_cpython(model, last)
     name = page.locator(f"{DEEP_LAB} .draw-inspect-name").inner_text()
-    assert re.findall(r"\d+", name) == ["2", "5"], f"the inspector names {name!r}, not hidden layer 2's neuron 5"
+    # neurons are numbered from 1 everywhere (h1 … hn): the neuron at index 5 is h6
+    assert re.findall(r"\d+", name) == ["2", "6"], f"the inspector names {name!r}, not hidden layer 2's neuron h6"
     # the other lab on the page kept its own (empty) state
     soft = page.evaluate(f"() => Array.from(document.querySelector('{SOFT_LAB}').drawLab.ink).some((v) => v > 0)")
     assert soft is False
