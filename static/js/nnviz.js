@@ -282,7 +282,8 @@
 
   html.dataset.runtime = "idle";
   if (document.readyState === "loading") {
-    if (/^#[a-z0-9-]+=/.test(location.hash)) start();   // a shared demo state: no time to lose
+    // a shared demo state ("#id=…", or "#section&id=…" as the labs write it): no time to lose
+    if (/^#([a-z0-9-]+&)*[a-z0-9-]+=/.test(location.hash)) start();
     document.addEventListener("DOMContentLoaded", schedule);
   } else schedule();
 })();

@@ -311,3 +311,19 @@ def test_a_damaged_snapshot_is_detected_and_made_again(own_site, context, kind, 
     page.reload()
     assert started_from(page) == ("snapshot", "kept")
     assert page.evaluate(PREDICT) == probs
+
+
+@pytest.mark.parametrize("site", ["real"], indirect=True)   # the real chapter: a long page to parse
+@pytest.mark.parametrize("hash_, early", [("#{id}={state}", True), ("#{id}&{id}={state}", True),
+                                          ("#{id}", False), ("", False)])
+def test_a_state_link_starts_the_runtime_before_the_page_is_parsed(page, real_site, hash_, early):
+    """A link carrying demo state ("#id=…", or "#section&id=…" as the labs write it) starts the
+    worker while the page is still being parsed; a plain link waits for the page (idle start)."""
+    import re
+    html = (real_site.root / real_site.demo_page).read_text(encoding="utf-8")
+    lab_id = re.search(r'id="(demo-\d+)" data-demo="draw"', html).group(1)
+    page.goto(page.server.url + real_site.demo_page + hash_.format(id=lab_id, state="1~x"))
+    page.wait_for_function("() => performance.getEntriesByName('nnviz:start').length > 0")
+    started, parsed = page.evaluate("""() => [performance.getEntriesByName('nnviz:start')[0].startTime,
+        performance.getEntriesByType('navigation')[0].domInteractive]""")
+    assert (started < parsed) == early, f"worker started at {started:.0f} ms, page parsed at {parsed:.0f} ms"
