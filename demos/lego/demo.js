@@ -4,12 +4,14 @@
  * button) or a heat-map cell opens that neuron's input weights enlarged in the figure's <dialog>,
  * with its name and its weight into the digit (click, tap, Enter or Space; Escape, the Close
  * button or a click beside the dialog closes it, and focus goes back to what opened it).
- * Heat-map cells form one keyboard grid (arrow keys, Home/End). Names, weights and texts come
+ * Heat-map cells form one keyboard grid (arrow keys, Home/End); a finger's tap on one opens the
+ * loupe (static/js/loupe.js) first, whose 44 px buttons open the neuron. Names, weights and texts come
  * from data-* attributes the build wrote; nothing is computed here.
  * With strips (data-strips), hovering, focusing or tapping a picture also shows the test images
  * that excite its neuron most and least (samples.js pickStrips).
  */
 import {pickStrips, rovingGrid} from "../../js/samples.js";
+import {attachLoupe} from "../../js/loupe.js";
 
 function fill(text, values) {
   return text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
@@ -45,10 +47,13 @@ function setup(fig) {
   const heat = fig.querySelector(".nnv-heat");
   if (heat) {
     rovingGrid(heat, "td.nnv-hc", {onActivate: open});
+    let touch = false;
+    heat.addEventListener("pointerdown", (e) => { touch = e.pointerType === "touch"; });
     heat.addEventListener("click", (e) => {
       const cell = e.target.closest("td.nnv-hc");
-      if (cell) open(cell);
+      if (cell && !touch) open(cell);   // a finger gets the loupe first: on a phone a cell is narrower than it
     });
+    attachLoupe(heat, "td.nnv-hc", {pick: open, heads: {row: (i) => classes[i] ?? i, col: (j) => j + 1}});
   }
 }
 

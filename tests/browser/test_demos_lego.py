@@ -87,3 +87,41 @@ def test_lego_pictures_enlarge_on_click_tap_and_enter(browser, charts_server, ch
         assert pg.evaluate("document.activeElement.dataset.unit") == str(u)
     finally:
         ctx.close()
+
+
+def test_a_finger_on_the_heat_map_gets_a_loupe_whose_buttons_open_the_neuron(browser, charts_server, charts):
+    """On a phone a heat-map cell is narrower than a fingertip: a tap opens the loupe (44 px
+    buttons named like their cells) instead of guessing; tapping the loupe's button for a
+    neighbour opens that neuron's dialog. A mouse click still opens the cell at once."""
+    ow = charts["analysis"][LEGO]["out_weights"]
+    ctx = browser.new_context(viewport={"width": 375, "height": 800}, has_touch=True, is_mobile=True)
+    try:
+        pg = ctx.new_page()
+        pg.goto(f"{charts_server}en/charts.html")
+        pg.wait_for_function(READY)
+        dialog = pg.locator(".nnv-lego dialog.nnv-zoomed")
+        cell = pg.locator('.nnv-lego td.nnv-hc[data-digit="4"][data-unit="7"]')
+        cell.scroll_into_view_if_needed()
+        assert cell.bounding_box()["width"] < 32, "the cells are finger-sized now: the loupe can go"
+        cell.tap()
+        loupe = pg.locator(".loupe")
+        assert loupe.is_visible() and not dialog.is_visible()
+        sizes = pg.eval_on_selector_all(".loupe .loupe-cell", "bs => bs.map(b => { const r = b.getBoundingClientRect();"
+                                        " return [r.width, r.height, r.left, r.right, b.getAttribute('aria-label') || b.textContent]; })")
+        assert len(sizes) == 9
+        assert all(w >= 32 and h >= 32 and left >= 0 and right <= 375 and name.strip() for w, h, left, right, name in sizes), sizes
+        pg.locator('.loupe .loupe-cell[data-digit="4"][data-unit="8"]').tap()   # the neighbour to the right
+        assert dialog.is_visible()
+        assert dialog.locator(".nnv-zoomed-title").inner_text() == neuron(8)
+        assert wfmt(ow[8][4]) in dialog.locator(".nnv-zoomed-w").inner_text()
+        pg.keyboard.press("Escape")
+    finally:
+        ctx.close()
+    pg = browser.new_page(viewport={"width": 375, "height": 800})
+    try:
+        pg.goto(f"{charts_server}en/charts.html")
+        pg.wait_for_function(READY)
+        pg.click('.nnv-lego td.nnv-hc[data-digit="4"][data-unit="7"]')
+        assert pg.locator(".nnv-lego dialog.nnv-zoomed").is_visible() and pg.locator(".loupe").count() == 0
+    finally:
+        pg.close()
