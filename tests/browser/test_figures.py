@@ -175,9 +175,11 @@ SMALL_TARGETS_JS = """() => {
   const small = [];
   // the drawing labs, Lego digits, template rows and sweep points; the confusion/diff/top-grid cells
   // and the hidden-layer bars cannot be 32 px without sideways scrolling (which
-  // test_demos_confusion's overflow test forbids): their loupe is measured by the test below
+  // test_demos_confusion's overflow test forbids): their loupe is measured by the test below;
+  // so are the Lego heat map's cells (10 x 30 of them), whose loupe test_demos_lego measures
   for (const e of document.querySelectorAll('[data-live-demo="draw"], .nnv-lego, .nv-templates, .nnv-sweep')) {
     for (const t of e.querySelectorAll(sel)) {
+      if (t.matches('td.nnv-hc')) continue;
       if (t.closest('[aria-hidden="true"], [hidden]') || getComputedStyle(t).visibility === 'hidden') continue;
       if (t.matches('a') && t.closest('p, figcaption, li, td, caption')) continue;   // links inside text
       let hit = t;

@@ -23,7 +23,7 @@ READY_TIMEOUT = 240_000      # ms: the runtime on a loaded 2-core machine
 ALLOWED = {
     # datasets, activations, formula words and units
     "MNIST", "Fashion-MNIST", "CIFAR-10", "ReLU", "softmax", "sigmoid", "tanh", "max", "He", "L2", "px",
-    "nnviz", "Pyodide", "ml4a", "CSC411", "Zalando", "Python", "Delete", "Home", "Esc",   # key caps
+    "nnviz", "Pyodide", "ml4a", "CSC411", "Zalando", "Python", "Delete", "Home", "Esc", "Enter",   # key caps
     # cited people and works (their titles stay in their own language)
     "Gene", "Kogan", "3Blue1Brown", "Grant", "Sanderson", "Nityesh", "Agarwal", "Guerzhoy", "Zhang",
     "Michael", "Nielsen", "LeCun", "Bottou", "Bengio", "Haffner", "Xiao", "Rasul", "Vollgraf", "Krizhevsky",

@@ -61,7 +61,7 @@ def test_no_model_id_reaches_the_reader(chapter_pages, site_dir, lang):
 FIGURE_NAMES = """sel => [...document.querySelectorAll(sel)].map(el => {
   const img = el.querySelector("img");
   return {src: img.getAttribute("src"), alt: img.getAttribute("alt"),
-          label: el.querySelector(".nnv-u, :scope > span:not(.nnv-w)").textContent.trim()};
+          label: el.querySelector(".nnv-u, :scope > span:not(.nnv-w), :scope > button > span").textContent.trim()};
 })"""
 
 
