@@ -18,6 +18,8 @@ MAY_SKIP = {
     "browser/test_demos_charts.py::charts": "a built site with the sweep models",
     "browser/test_demos_confusion.py::demo_site": "a built site with the analysis models",
     "browser/test_demos_confusion.py::test_fashion_confusion_uses_short_class_names": "Fashion-MNIST in the build",
+    "browser/test_demos_neurons.py::neurons_url": "a built site with the neuron strips",
+    "browser/test_demos_repmap.py::served": "a built site with the representation map",
     "browser/test_demos_weights.py::weights_site": "a built site with the runtime and the weight models",
     "browser/test_draw.py::draw_site": "a built site with the drawing lab",
     "browser/test_draw.py::test_chinese_page_and_dark_mode": "the Chinese page of the drawing lab",

@@ -30,7 +30,7 @@ function setup(fig) {
     const d = classes[Number(el.dataset.digit)] ?? el.dataset.digit;
     dialog.querySelector(".nnv-zoomed-title").textContent = el.dataset.name;
     dialog.querySelector(".nnv-zoomed-w").textContent = fill(S.weight_into || "", {d, w: el.dataset.weight});
-    img.alt = fill(S.zoom || "", {u: el.dataset.name});
+    img.alt = el.querySelector("img")?.alt || el.title || el.dataset.name;   // the picture's own text
     opener = el;
     dialog.showModal();
     dialog.querySelector(".nnv-zoomed-close").focus();

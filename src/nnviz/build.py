@@ -114,7 +114,7 @@ def write_site(tmp, root, results, datasets, missing, unavailable, strict, runti
         entry["title"] = {lang: strings.model_title(t, entry) for lang, t in site_strings.items()}
     for name, ds in datasets.items():
         export.export_samples(tmp, ds, shown[name], random=an.sample_indices(len(ds.y_test), 300))
-        export.export_class_means(tmp, ds)
+        export.export_class_means(tmp, ds.name, an.class_means(ds.x_train, ds.y_train))
     export.write_json(tmp / "data" / "models.json", list(entries.values()))
     if lab:
         labdata.export(tmp, *lab[:2])

@@ -127,11 +127,11 @@ def cell_means(ds, pred):
     return grid
 
 
-def export_class_means(out, ds):
-    """data/<dataset>/class-means.png: the average training image of each class, 10 tiles in a row."""
-    from .analyse import class_means
-    tiles = np.round(class_means(ds.x_train, ds.y_train)).astype(np.uint8)
-    write_png(out / "data" / ds.name / "class-means.png", np.concatenate(list(tiles), axis=1))
+def export_class_means(out, name, means):
+    """data/<dataset>/class-means.png: the average training image of each class (analyse.class_means,
+    given by the caller: analyse imports this module), 10 tiles in a row."""
+    tiles = np.round(means).astype(np.uint8)
+    write_png(out / "data" / name / "class-means.png", np.concatenate(list(tiles), axis=1))
 
 
 def referenced(analysis):

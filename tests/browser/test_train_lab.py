@@ -12,6 +12,7 @@ import pytest
 from conftest import assert_all_local, serve_folder
 from nnviz import lab
 from nnviz import train as tr
+from nnviz.strings import neuron
 
 FIRST, SECOND = "#demo-lab-1", "#demo-lab-2"     # resolved by lab_ids() on the real page
 
@@ -170,9 +171,9 @@ def test_keyboard_and_touch_at_375px_in_chinese(open_page):
     unit.focus()
     page.keyboard.press("Enter")                                         # keyboard: inspect a neuron
     assert unit.get_attribute("aria-pressed") == "true"
-    assert fig.locator(".train-big figcaption").inner_text() == "隐藏神经元 4"
+    assert fig.locator(".train-big figcaption").inner_text() == f"隐藏神经元 {neuron(3, plain=True)}"
     fig.locator(".train-units button").nth(7).tap()                     # touch: another one
-    assert fig.locator(".train-big figcaption").inner_text() == "隐藏神经元 8"
+    assert fig.locator(".train-big figcaption").inner_text() == f"隐藏神经元 {neuron(7, plain=True)}"
     assert unit.get_attribute("aria-pressed") == "false"
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
     box = fig.bounding_box()
