@@ -11,6 +11,7 @@ import numpy as np
 
 from . import forward as fw
 from .export import test_images, write_json, write_png
+from .strings import neuron
 from .train import flatten
 
 K = 8
@@ -80,7 +81,7 @@ def chapter_vars(strips_by_model, classes):
             best = max(range(len(ns)), key=lambda i: (counts[i].max(), -i))
             key = name.replace("-", "_") + ("" if layer == 1 else f"_l{layer}")
             v[key] = {"pure": str(sum(c.max() == K for c in counts)), "of": str(len(ns)), "k": str(K),
-                      "best": f"h{ns[best]['unit'] + 1}", "best_unit": str(ns[best]["unit"]), "best_class": classes[name][int(counts[best].argmax())],
+                      "best": neuron(ns[best]["unit"], plain=True), "best_class": classes[name][int(counts[best].argmax())],
                       "best_count": str(int(counts[best].max())),
                       "silent": f"{100 * float(np.median([n['silent'] for n in ns])):.0f}%"}
     return v
