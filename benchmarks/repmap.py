@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "tests" / "browser"))
 from conftest import CHROMIUM, CHROMIUM_ARGS, serve_folder  # noqa: E402
 
 FIG = "figure.repmap"
-TARGETS = {"hover_ms": 16.0, "draw_ms": 16.0, "fps": 60.0, "bytes_gz": 600_000}
+TARGETS = {"hover_ms": 16.0, "draw_ms": 16.0, "fps": 60.0, "bytes_gz": 600_000, "bytes_total": 1_000_000}
 
 MEASURE = """async ([sel]) => {
   const fig = document.querySelector(sel), r = fig.repmap, o = fig.querySelector('.repmap-overlay');
@@ -109,7 +109,9 @@ def stats(xs):
 def file_sizes(site):
     import brotli
     rows = {}
-    for p in sorted((site / "data" / "repmap").rglob("*")):
+    # both figures of issue 15: the maps (with their hover images) and the neuron strips
+    files = [*(site / "data" / "repmap").rglob("*"), *(site / "data").glob("*/neurons.*")]
+    for p in sorted(files):
         if p.is_file() and p.suffix not in (".gz", ".br"):
             data = p.read_bytes()
             rows[p.relative_to(site / "data").as_posix()] = {
@@ -132,7 +134,8 @@ def run(site):
         browser.close()
     frames = raw["frames"][1:]
     sizes = file_sizes(site)
-    upfront = {k: v for k, v in sizes.items() if not k.startswith("repmap/test/")}
+    upfront = {k: v for k, v in sizes.items() if k.startswith("repmap/") and not k.startswith("repmap/test/")}
+    strips = {k: v for k, v in sizes.items() if not k.startswith("repmap/")}
     sprites = {k: v for k, v in sizes.items() if k.startswith("repmap/test/")}
     total = lambda rows, key: sum(v[key] for v in rows.values())
     return {
@@ -143,6 +146,7 @@ def run(site):
         "filter_repaint_ms": stats(raw["filter"]), "draw_ms": stats(raw["draw"]), "draw_dom_ms": stats(raw["dom"]),
         "upfront": {"raw": total(upfront, "raw"), "gz": total(upfront, "gz"), "br": total(upfront, "br"), "files": upfront},
         "sprites": {"count": len(sprites), "raw": total(sprites, "raw"), "each_max": max(v["raw"] for v in sprites.values())},
+        "strips": {"raw": total(strips, "raw"), "files": strips}, "total_raw": total(sizes, "raw"),
         "fetched_by_page": raw["bytes"], "targets": TARGETS,
     }
 
@@ -176,7 +180,9 @@ def markdown(r):
         f"Up-front files (both maps, regions, static picture): {u['raw']:,} bytes, {u['gz']:,} gzipped, {u['br']:,} Brotli "
         f"(target ≤ {TARGETS['bytes_gz']:,} compressed: {ok(u['gz'] <= TARGETS['bytes_gz'])}). Hover images: {sp['count']} sprites "
         f"of {r['sprites']['raw'] // max(1, sp['count']):,} bytes on average ({sp['raw']:,} in all, PNG), each fetched the first "
-        f"time a dot in it is shown.", "",
+        f"time a dot in it is shown (four greys each, 2-bit PNG). Neuron strips (issue 15, part 2): {r['strips']['raw']:,} bytes "
+        f"in {len(r['strips']['files'])} files. Both figures' exports in all: {r['total_raw']:,} bytes "
+        f"(target ≤ {TARGETS['bytes_total']:,}: {ok(r['total_raw'] <= TARGETS['bytes_total'])}).", "",
         "| file | raw | gzip | Brotli |", "| --- | --- | --- | --- |",
         *[f"| {k} | {v['raw']:,} | {v['gz']:,} | {v['br']:,} |" for k, v in u["files"].items()],
         "", "Fetched by the page for the map (after the benchmark's hovers): "

@@ -536,18 +536,22 @@ def test_representation_maps_put_each_test_image_where_its_hidden_layer_does(sit
 
 
 def test_repmap_sprites_hold_every_test_image(site_data, real_dataset):
-    """data/repmap/test/<dataset>-<k>.png: test images k*chunk ... in tiles, in the manifests' layout."""
+    """data/repmap/test/<dataset>-<k>.png: test images k*chunk ... in tiles, in the manifests' layout, each pixel
+    posterised to the nearest of four greys (hover thumbnails only; the points come from the full image)."""
     mans = [read_json(p) for p in sorted((site_data / "repmap").glob("*.json"))]
     assert mans
     chunk, cols, dataset = mans[0]["chunk"], mans[0]["chunk_cols"], mans[0]["dataset"]
     ds = real_dataset(dataset)
     files = sorted((site_data / "repmap" / "test").glob(f"{dataset}-*.png"))
     assert len(files) == -(-len(ds.y_test) // chunk)
+    greys = np.array([0, 85, 170, 255])     # hover thumbnails: each pixel the nearest of four greys
     for k in range(len(files)):
-        sheet = read_png(site_data / "repmap" / mans[0]["images"].replace("{k}", str(k)))
+        with Image.open(site_data / "repmap" / mans[0]["images"].replace("{k}", str(k))) as im:
+            sheet = np.asarray(im.convert("L"))
         for i in range(k * chunk, min(len(ds.y_test), (k + 1) * chunk)):
             r, c = divmod(i - k * chunk, cols)
-            assert np.array_equal(sheet[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28], ds.x_test[i]), f"sprite {k}: image {i}"
+            want = greys[np.abs(ds.x_test[i][..., None].astype(int) - greys).argmin(-1)]
+            assert np.array_equal(sheet[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28], want), f"sprite {k}: image {i}"
 
 
 def test_training_lab_data_is_the_listed_mnist_images(site_data, real_dataset):

@@ -121,11 +121,15 @@ def test_hover_sprites_hold_every_test_image_in_order(ds, tmp_path):
     repmap.export_images(tmp_path, ds)
     files = sorted((tmp_path / "data" / "repmap" / "test").glob("mnist-*.png"), key=lambda p: int(p.stem.split("-")[1]))
     assert len(files) == -(-len(ds.y_test) // repmap.CHUNK)
+    greys = np.linspace(0, 255, repmap.HOVER_LEVELS)           # the oracle: nearest of the evenly spaced greys
     for k, path in enumerate(files):
-        sheet = np.asarray(Image.open(path))
+        with Image.open(path) as im:
+            assert im.mode == "P" and len(im.getpalette()) // 3 <= repmap.HOVER_LEVELS
+            sheet = np.asarray(im.convert("L"))
         for i in range(k * repmap.CHUNK, min(len(ds.y_test), (k + 1) * repmap.CHUNK)):
             r, c = divmod(i - k * repmap.CHUNK, repmap.CHUNK_COLS)
-            assert (sheet[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] == ds.x_test[i]).all(), i
+            want = np.round(greys[np.abs(ds.x_test[i][..., None] - greys).argmin(-1)])
+            assert (sheet[r * 28:(r + 1) * 28, c * 28:(c + 1) * 28] == want).all(), i
 
 
 def test_chapter_vars_count_mistakes_and_the_kept_variance(ds):

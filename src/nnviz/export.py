@@ -29,6 +29,17 @@ def write_png(path, array):
     path.write_bytes(buf.getvalue())
 
 
+def write_grey_levels_png(path, array, levels):
+    """(H, W) uint8 greys as a palette PNG of `levels` (2, 4 or 16) evenly spaced greys."""
+    index = np.round(array / (255 / (levels - 1))).astype(np.uint8)
+    img = Image.fromarray(index, "P")
+    img.putpalette([round(i * 255 / (levels - 1)) for i in range(levels) for _ in range(3)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", optimize=True, bits={2: 1, 4: 2, 16: 4}[levels])
+    path.write_bytes(buf.getvalue())
+
+
 def params_count(layers):
     return sum(a * b + b for a, b in zip(layers[:-1], layers[1:]))
 

@@ -11,7 +11,8 @@ Exported per map (demos/README.md): data/repmap/<model>.json (ranges, accuracy, 
 components, the bytes of the rest), <model>.bin (the points, quantised), <model>-regions.png
 (class index * REGION_STEP per grid cell, plane only), <model>.png (a static picture of the map:
 the page's fallback); and the test images the map shows on hover, in sprites of CHUNK images:
-data/repmap/test/<dataset>-<k>.png.
+data/repmap/test/<dataset>-<k>.png, posterised to HOVER_LEVELS greys (only the thumbnail: every
+point is computed from the full image).
 """
 import numpy as np
 
@@ -25,6 +26,7 @@ LEVELS = 65535        # coordinates are quantised to uint16 over the map's range
 REGION_STEP = 25      # a region cell stores class * REGION_STEP (0, 25, ..., 225): robust to rounding
 CHUNK = 500           # test images per hover sprite (fetched when a point in it is first shown)
 CHUNK_COLS = 25
+HOVER_LEVELS = 4      # grey levels of the hover thumbnails (2-bit PNG): a third of the bytes, the same digit to the eye
 MARGIN = 0.04         # PCA view: share of the data's span added on each side
 
 
@@ -170,7 +172,8 @@ def export_images(out, ds):
         for i, t in enumerate(sheet):
             r, c = divmod(i, CHUNK_COLS)
             img[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile] = t
-        export.write_png(out / "data" / "repmap" / "test" / f"{ds.name}-{k // CHUNK}.png", img)
+        path = out / "data" / "repmap" / "test" / f"{ds.name}-{k // CHUNK}.png"
+        export.write_grey_levels_png(path, img, HOVER_LEVELS)
 
 
 def export_all(out, maps, datasets):
