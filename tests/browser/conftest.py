@@ -318,8 +318,24 @@ def browser():
                 "(never `playwright install`: we drive Debian's chromium)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
+        yield NoServiceWorkers(b)
         b.close()
+
+
+class NoServiceWorkers:
+    """The browser, whose new contexts block service workers unless a test asks for them
+    (service_workers="allow": tests/browser/test_offline.py). A context whose page registered
+    sw.js can hang Chromium's context close, and a hung close once took the whole CI run."""
+
+    def __init__(self, browser):
+        self._browser = browser
+
+    def new_context(self, **options):
+        options.setdefault("service_workers", "block")
+        return self._browser.new_context(**options)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
 
 
 # Browser and CPython run the same float64 numpy code: they agree to ~1e-14. A result that went

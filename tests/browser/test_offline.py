@@ -29,7 +29,7 @@ def own_site(tmp_path):
 
 @pytest.fixture
 def context(browser):
-    ctx = browser.new_context()
+    ctx = browser.new_context(service_workers="allow")
     ctx.requests = []
     ctx.on("request", lambda r: ctx.requests.append(r.url))
     yield ctx
@@ -128,7 +128,7 @@ def test_a_new_build_replaces_the_old_cache(own_site, context):
 def test_file_url_keeps_the_page_readable_and_says_once_how_to_serve(browser, real_site):
     for lang, word in (("en", "make serve"), ("zh", "网页服务器")):
         page_path = real_site.root / real_site.demo_page.replace("en/", f"{lang}/", 1)
-        ctx = browser.new_context()
+        ctx = browser.new_context(service_workers="allow")
         requests, errors = [], []
         ctx.on("request", lambda r: requests.append(r.url))
         page = ctx.new_page()
