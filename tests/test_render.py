@@ -1,4 +1,5 @@
 """Rendering: chapters + directives + templates -> pages (inline fixture trees, mkdocs-style)."""
+import hashlib
 import re
 import shutil
 import struct
@@ -154,6 +155,17 @@ def build(tmp_path, chapters=None, context=CONTEXT, strict=True, **kw):
     return out, logs
 
 
+def stylesheet(out, page):
+    """The one stylesheet `page` links (a content-hashed bundle under static/css/), as text."""
+    links = re.findall(r'<link rel="stylesheet" href="([^"]+)">', page)
+    assert len(links) == 1, links
+    m = re.fullmatch(r"(?:\.\./|\./)?(static/css/page\.([0-9a-f]{16})\.css)", links[0])
+    assert m, links[0]
+    data = (out / m[1]).read_bytes()
+    assert hashlib.sha256(data).hexdigest()[:16] == m[2]          # the name is the content's hash
+    return data.decode("utf-8")
+
+
 def pages(out):
     return sorted(p for p in out.rglob("*.html"))
 
@@ -199,14 +211,16 @@ def test_math_is_typeset_and_protected(site):
     assert en.count('class="katex"') >= 5
     assert '<div class="math-display"><span class="katex-display">' in en
     assert "<em>{i,j}" not in en and "W_{i,j}" in en            # in the MathML annotation, not mangled
-    assert 'href="../static/katex/katex.min.css"' in en
+    css = stylesheet(out, en)
+    assert "/* static/katex/katex.min.css */" in css and "url(../katex/fonts/KaTeX_Main-Regular.woff2)" in css
+    assert "url(fonts/" not in css                                # rebased from static/katex/
     assert "NNVIZ" not in en
     # heading with math: id has no placeholder, the toc shows the formula
     assert 'id="templates-and"' in en
     toc = en.split('class="toc toc-side"')[1]
     assert 'href="#templates-and"' in toc and 'class="katex"' in toc
     only = (out / "en" / "only.html").read_text()
-    assert "katex.min.css" not in only
+    assert "static/katex/" not in stylesheet(out, only)
 
 
 def test_demo_partial_and_assets(site):
@@ -217,7 +231,12 @@ def test_demo_partial_and_assets(site):
     assert '<p><div class="demo"' not in en                     # not wrapped in a paragraph
     assert en.count('src="../static/demos/probe/demo.js"') == 1 and "helper.js" not in en   # C1
     assert (out / "static" / "demos" / "probe" / "helper.js").is_file()
-    assert en.count('href="../static/demos/probe/demo.css"') == 1
+    css = stylesheet(out, en)
+    assert css.count(".probe-caption {") == 1 and css.count("/* static/demos/probe/demo.css */") == 1
+    heads = re.findall(r"^/\* (\S+) \*/$", css, re.M)             # in cascade order, each once
+    assert heads[:4] == ["static/css/palette.css", "static/css/site.css", "static/css/demos.css",
+                         "static/demos/probe/demo.css"]
+    assert "demos.css" not in stylesheet(out, (out / "index.html").read_text())   # no demo, no demo css
     assert 'src="../static/js/nnviz.js"' in en
     assert '<meta name="nnviz-root" content="../">' in en
     only = (out / "en" / "only.html").read_text()

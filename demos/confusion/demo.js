@@ -7,7 +7,7 @@
  * Items carry data-index (test index) and data-prob (the network's probability for its answer).
  */
 import {attachLoupe} from "../../js/loupe.js";
-import {cropTile, loadImage, loadJSON, loadSamples, rovingGrid} from "../../js/samples.js";
+import {cropTile, loadImage, loadJSON, loadSamples, rovingGrid, setupEach} from "../../js/samples.js";
 import {pct} from "../../js/format.js";
 
 function fill(template, values) {
@@ -66,7 +66,7 @@ function setup(fig) {
   let assets = null;          // {analysis, samples, means|null} once loaded
   let failed = false;
 
-  const load = Promise.all([
+  const load = Promise.all([   // at once, not when near (nearView): its panel's height would jump
     loadJSON(`${model}/analysis.json`),
     loadSamples(fig.dataset.dataset),
     loadImage(`${model}/cell-means.png`).catch(() => null),
@@ -170,4 +170,4 @@ function setup(fig) {
   });
 }
 
-document.querySelectorAll("figure.demo-confusion").forEach(setup);
+setupEach(document.querySelectorAll("figure.demo-confusion"), setup);

@@ -7,7 +7,7 @@
  * data-index and data-kind ("fixed" | "broke").
  */
 import {attachLoupe} from "../../js/loupe.js";
-import {loadJSON, loadSamples, rovingGrid} from "../../js/samples.js";
+import {loadJSON, loadSamples, rovingGrid, setupEach} from "../../js/samples.js";
 
 function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? values[key] : m));
@@ -144,4 +144,4 @@ function setup(fig) {
   });
 }
 
-document.querySelectorAll("figure.demo-diffmatrix").forEach(setup);
+setupEach(document.querySelectorAll("figure.demo-diffmatrix"), setup);

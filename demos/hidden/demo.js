@@ -5,7 +5,7 @@
  * A picture's neuron also gets its strip: the test images that excite it most and least.
  * On a touch screen a tapped bar also opens a loupe (static/js/loupe.js) with its neighbours as
  * fingertip-sized buttons: the bars are narrower than a finger on a phone. */
-import {loadStrips, stripPanel} from "../../js/samples.js";
+import {loadStrips, setupEach, stripPanel} from "../../js/samples.js";
 import {attachLoupe} from "../../js/loupe.js";
 
 function fmt(w) {
@@ -155,4 +155,4 @@ function setup(fig) {
   fig.classList.add("nv-ready");
 }
 
-for (const fig of document.querySelectorAll('.nv-hidden[data-demo="hidden"]')) setup(fig);
+setupEach(document.querySelectorAll('.nv-hidden[data-demo="hidden"]'), setup);

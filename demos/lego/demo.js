@@ -10,7 +10,7 @@
  * With strips (data-strips), hovering, focusing or tapping a picture also shows the test images
  * that excite its neuron most and least (samples.js pickStrips).
  */
-import {pickStrips, rovingGrid} from "../../js/samples.js";
+import {pickStrips, rovingGrid, setupEach} from "../../js/samples.js";
 import {attachLoupe} from "../../js/loupe.js";
 
 function fill(text, values) {
@@ -57,7 +57,7 @@ function setup(fig) {
   }
 }
 
-document.querySelectorAll("figure.nnv-lego").forEach(setup);
+setupEach(document.querySelectorAll("figure.nnv-lego"), setup);
 for (const fig of document.querySelectorAll(".nnv-lego[data-strips]")) {
   pickStrips(fig, ".nnv-pick", fig.querySelector(".nnv-lego-grid"));
 }

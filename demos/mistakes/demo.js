@@ -2,7 +2,7 @@
  * Draws each item's test image (data-index) from the sample sprite, and folds long galleries to
  * their first rows behind a "show all" button. With lab=yes its items are buttons that load their
  * image into the page's drawing lab of the same model (the lab's "draw:load" event). */
-import {loadSamples} from "../../js/samples.js";
+import {loadSamples, setupEach} from "../../js/samples.js";
 
 const FOLDED = 12;
 
@@ -59,7 +59,4 @@ function linkLab(fig) {
   });
 }
 
-for (const fig of document.querySelectorAll("figure.demo-mistakes")) {
-  setup(fig);
-  linkLab(fig);
-}
+setupEach(document.querySelectorAll("figure.demo-mistakes"), (fig) => { setup(fig); linkLab(fig); });

@@ -17,7 +17,7 @@
  */
 import {fixed, num, pct} from "../../js/format.js";
 import {cssColour, mix} from "../../js/paint.js";
-import {loadImage} from "../../js/samples.js";
+import {loadImage, nearView} from "../../js/samples.js";
 import {fill} from "../draw/dom.js";
 import {Pad} from "../draw/pad.js";
 import {N} from "../draw/state.js";
@@ -64,7 +64,7 @@ class RepMap extends Pad(class {}) {
     this.bindMap();
     new ResizeObserver(() => { this.sizeGrid(); this.size(); }).observe(root);
     root.repmap = this;
-    this.load();
+    nearView(root).then(() => this.load());    // ~140 kB and ~100 ms of painting: only for a reader near it
     this.connect();
   }
 

@@ -2,7 +2,7 @@
  * The first view is the same on every visit (a seeded shuffle); "New sample" draws another one.
  * Images come from the build's sample sprite (static/js/samples.js); when samples.json lists the
  * sprite slots that were drawn at random ("random"), only those are used, else every slot. */
-import {loadSamples, loadJSON} from "../../js/samples.js";
+import {loadJSON, loadSamples, setupEach} from "../../js/samples.js";
 
 /** A small seeded generator (mulberry32): the same first sample for every reader. */
 function seeded(seed) {
@@ -35,7 +35,7 @@ async function setup(fig) {
   if (!cells.length) return;
   let samples, meta;
   try {
-    [samples, meta] = await Promise.all([loadSamples(dataset), loadJSON(`${dataset}/samples.json`)]);
+    [samples, meta] = await Promise.all([loadSamples(dataset, fig), loadJSON(`${dataset}/samples.json`)]);   // sprite: once near
   } catch (e) {
     console.warn(`samples demo: ${dataset}:`, e);
     return;
@@ -68,4 +68,4 @@ async function setup(fig) {
   }
 }
 
-for (const fig of document.querySelectorAll('.nv-samples[data-demo="samples"]')) setup(fig);
+setupEach(document.querySelectorAll('.nv-samples[data-demo="samples"]'), setup);

@@ -6,7 +6,7 @@
  * sums z of the model's own forward pass; this file only draws them.
  * Choosing a new test image selects its winning class; any class can then be chosen by its row.
  */
-import {loadSamples, loadJSON} from "../../js/samples.js";
+import {loadJSON, loadSamples, setupEach} from "../../js/samples.js";
 import {fixed as fmt, pct as percent} from "../../js/format.js";
 import {paintImage} from "../../js/paint.js";
 
@@ -261,4 +261,4 @@ async function runtime(wait = true) {
   return nn;
 }
 
-for (const fig of document.querySelectorAll('.nv-templates[data-demo="templates"]')) setup(fig);
+setupEach(document.querySelectorAll('.nv-templates[data-demo="templates"]'), setup);

@@ -2,7 +2,7 @@
  * Draws each cell's most confident test image (data-index) from the sample sprite; hovering or
  * focusing a cell (arrow keys move focus) shows its description (probability, count) below. */
 import {attachLoupe} from "../../js/loupe.js";
-import {loadSamples, rovingGrid} from "../../js/samples.js";
+import {inSlices, loadSamples, rovingGrid, setupEach} from "../../js/samples.js";
 
 function setup(fig) {
   const table = fig.querySelector("table.tg");
@@ -31,19 +31,16 @@ function setup(fig) {
     if (cell) cell.focus();
   });
 
-  loadSamples(fig.dataset.dataset).then((samples) => {
-    for (const cell of cells) {
-      if (cell.dataset.index === undefined) continue;
-      const canvas = samples.canvas(+cell.dataset.index);
-      canvas.setAttribute("aria-hidden", "true");
-      canvas.removeAttribute("role");
-      cell.append(canvas);
-    }
-    fig.classList.add("tg-ready");
-  }, (err) => {
+  loadSamples(fig.dataset.dataset).then((samples) => inSlices(cells, (cell) => {   // no long task
+    if (cell.dataset.index === undefined) return;
+    const canvas = samples.canvas(+cell.dataset.index);
+    canvas.setAttribute("aria-hidden", "true");
+    canvas.removeAttribute("role");
+    cell.append(canvas);
+  })).then(() => fig.classList.add("tg-ready"), (err) => {
     fig.classList.add("tg-failed");
     console.error("topgrid demo:", err);
   });
 }
 
-document.querySelectorAll("figure.demo-topgrid").forEach(setup);
+setupEach(document.querySelectorAll("figure.demo-topgrid"), setup);

@@ -11,6 +11,7 @@ Argument values starting with data/ or static/ must name a file in the site.
 """
 from __future__ import annotations
 
+import hashlib
 import html as htmlmod
 import json
 import os
@@ -337,11 +338,33 @@ class Site:
         return f'<div class="build-error">demo {htmlmod.escape(call.name)} failed</div>'
 
     def demo_assets(self, names, root):
-        """C1: each used demo's demo.js (a module, once) and demo.css (once), in order of first use."""
+        """C1: each used demo's demo.js (a module, once), in order of first use, and the page's one
+        stylesheet (see stylesheet())."""
         used = list(dict.fromkeys(names))
         scripts = [f"{root}static/demos/{d}/demo.js" for d in used if (self.root / "demos" / d / "demo.js").is_file()]
-        styles = [f"{root}static/demos/{d}/demo.css" for d in used if (self.root / "demos" / d / "demo.css").is_file()]
+        styles = [f"static/demos/{d}/demo.css" for d in used if (self.root / "demos" / d / "demo.css").is_file()]
         return scripts, styles
+
+    def stylesheet(self, styles, has_math):
+        """One render-blocking stylesheet per page instead of up to ~20 (first paint waited on each):
+        palette, site, (demos + each used demo's css), (KaTeX's) concatenated in that cascade order,
+        each part headed by its source file, which stays the one place to edit a rule. Named
+        static/css/page.<sha256 prefix>.css, so pages with the same demos share one file and a new
+        build never reads an old copy. -> its site path."""
+        parts = ["static/css/palette.css", "static/css/site.css"]
+        parts += ["static/css/demos.css", *styles] if styles else []
+        parts += ["static/katex/katex.min.css"] if has_math else []
+        chunks = []
+        for rel in parts:
+            src = self.files[rel]
+            css = (src.read_bytes() if isinstance(src, Path) else src).decode("utf-8")
+            if rel.startswith("static/katex/"):     # its url(fonts/...) is relative to static/katex/
+                css = re.sub(r"url\((['\"]?)fonts/", r"url(\1../katex/fonts/", css)
+            chunks.append(f"/* {rel} */\n{css.strip()}\n")
+        data = "\n".join(chunks).encode("utf-8")
+        rel = f"static/css/page.{hashlib.sha256(data).hexdigest()[:16]}.css"
+        self.files[rel] = data
+        return rel
 
     def render_chapter(self, ch, html_body, toc, by_slug, neighbours):
         root = "../"
@@ -368,7 +391,8 @@ class Site:
         ctx.update(
             page={"title": ch.title, "summary": ch.summary, "slug": ch.slug, "lang": ch.lang, "meta": ch.meta},
             body=Markup(body), toc=Markup(toc),
-            has_math=bool(ch.maths), live="data-live-demo" in body, scripts=scripts, styles=styles,
+            has_math=bool(ch.maths), live="data-live-demo" in body, scripts=scripts,
+            stylesheet=self.stylesheet(styles, bool(ch.maths)),
             switch=switch, alternates=alternates, home=f"{root}{strings.index_path(ch.lang)}",
             prev={"href": f"{root}{prev.out_path}", "title": prev.title} if prev else None,
             next={"href": f"{root}{nxt.out_path}", "title": nxt.title} if nxt else None,
@@ -393,7 +417,8 @@ class Site:
         alternates = [{"lang": self.i18n[l]["html_lang"], "href": f"{root}{strings.index_path(l)}"} for l in self.langs if l != lang]
         ctx = self.page_context(lang, root, strings.index_path(lang))
         ctx.update(chapters=entries, switch=switch, alternates=alternates, home=f"{root}{strings.index_path(lang)}",
-                   has_math=False, live=False, scripts=[], styles=[], page={"title": "", "lang": lang})
+                   has_math=False, live=False, scripts=[], stylesheet=self.stylesheet([], False),
+                   page={"title": "", "lang": lang})
         return self.render_template("index.html", ctx)
 
     def render_template(self, name, ctx):

@@ -4,7 +4,8 @@
  *   (from static/demos/NAME/demo.js; percentages: format.js; paths below are relative to site/data/, found from this file's own
  *   URL, so it works from any page.)
  *
- *   loadSamples(dataset)  Promise of the sample sprite data/<dataset>/samples.{png,json}:
+ *   loadSamples(dataset, near)  Promise of the sample sprite data/<dataset>/samples.{png,json}; with an
+ *                         element `near`, fetched only once that element nears the viewport (nearView)
  *       s.has(i)            whether test image i (index in the official test order) is in the sprite
  *       s.label(i)          its true class (int), s.classes its dataset's class names, s.tile its size
  *       s.canvas(i, alt)    a new <canvas class="sample"> holding image i at its own size (tile x tile);
@@ -30,6 +31,13 @@
  *                         the neuron's weights) show their layer-1 strip in fig's .nv-strip-box on
  *                         hover, focus or tap; a tap or Enter/Space pins one (aria-pressed), again
  *                         releases it. Strings: fig's data-strings; model: fig's data-strips.
+ *   nearView(el)          Promise that resolves once el is within 300 px of the viewport:
+ *                         what a demo needs only for the reader's eyes (sprites, hover strips) waits for
+ *                         it, so a first visit neither downloads nor draws what is far below
+ *   setupEach(els, setup) setup(el) for each element, each in a task of its own: the demos' set-up
+ *                         ran in the one task that ran every module, ~100 ms while the runtime starts
+ *   inSlices(items, fn)   fn(item) for each item, yielding to the event loop every ~10 ms (Promise):
+ *                         building many canvases never blocks the page for a long task (> 50 ms)
  *   rovingGrid(root, selector, {onFocus, onActivate})
  *                         keyboard grid over root's cells matching selector, each carrying data-i
  *                         (row) and data-j (column): one cell is in the tab order (tabindex 0),
@@ -89,7 +97,33 @@ export function cropTile(img, tile, row, col, alt) {
   return tileCanvas(img, tile, col * tile, row * tile, alt);
 }
 
-export function loadSamples(dataset) {
+export function nearView(el) {
+  if (!el || !("IntersectionObserver" in window)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); resolve(); }
+    }, {rootMargin: "300px 0px"});
+    observer.observe(el);
+  });
+}
+
+export function setupEach(els, setup) {
+  for (const el of els) setTimeout(() => setup(el), 0);
+}
+
+export async function inSlices(items, fn) {
+  let t0 = performance.now();
+  for (const item of items) {
+    fn(item);
+    if (performance.now() - t0 > 10) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      t0 = performance.now();
+    }
+  }
+}
+
+export async function loadSamples(dataset, near) {
+  if (near) await nearView(near);
   return once("samples:" + dataset, async () => {
     const [meta, img] = await Promise.all([loadJSON(`${dataset}/samples.json`),
                                            loadImage(`${dataset}/samples.png`)]);
@@ -191,7 +225,7 @@ export function pickStrips(fig, selector, grid) {
   const S = JSON.parse(fig.dataset.strings || "{}");
   const picks = [...fig.querySelectorAll(selector)];
   const box = fig.querySelector(".nv-strip-box");
-  const strips = loadStrips(fig.dataset.strips);
+  const strips = nearView(fig).then(() => loadStrips(fig.dataset.strips));   // a hover brings it near
   let pinned = null, active = null;
   const show = (b) => {
     active = b;

@@ -315,7 +315,13 @@ def test_samples_grid_new_sample_and_templates(open_page, weights_site):
     _, context = weights_site
     pg = open_page("en/static.html")
     fig = '.nv-samples[data-dataset="fashion"]'
+    pg.wait_for_timeout(500)
+    far = pg.evaluate(f"() => document.querySelector('{fig}').getBoundingClientRect().top > innerHeight + 300")
+    sprite = lambda p: p.evaluate("() => performance.getEntriesByType('resource').some(e => e.name.endsWith('/fashion/samples.png'))")
+    assert not far or not sprite(pg), "the sprite loaded while its demo was far below the viewport"
+    pg.locator(fig).scroll_into_view_if_needed()                  # near the viewport: it loads
     pg.wait_for_selector(f"{fig}[data-shown]", state="attached")
+    assert sprite(pg)
     first = pg.get_attribute(fig, "data-shown").split(",")
     assert len(first) == 32 and len(set(first)) == 32
     sizes = pg.eval_on_selector_all(f"{fig} .nv-sample canvas", "els => els.map(c => [c.width, c.height])")
@@ -326,6 +332,7 @@ def test_samples_grid_new_sample_and_templates(open_page, weights_site):
     assert labels == [truth[int(t)] for t in first]
     # the first view is the same on every visit
     again = open_page("en/static.html")
+    again.locator(fig).scroll_into_view_if_needed()
     again.wait_for_selector(f"{fig}[data-shown]", state="attached")
     assert again.get_attribute(fig, "data-shown").split(",") == first
 

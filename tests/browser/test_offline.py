@@ -65,6 +65,12 @@ def test_second_visit_works_offline(own_site, context):
     page = first_visit(context, url)
     wait_for_snapshot(page, manifest(site.root)["version"])
     assert sorted(cache_names(page)) == ["nnviz-" + manifest(site.root)["version"], "nnviz.startup"]
+    # each runtime file was checked when stored, and says so: second visits answer from it unhashed
+    marks = page.evaluate("""async ([urls]) => {
+        const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('nnviz-')));
+        return Promise.all(urls.map(async (u) => (await cache.match(u)).headers.get('X-Nnviz-Sha256')));
+    }""", [[url + "runtime/" + n for n in manifest(site.root)["files"].values()]])
+    assert marks == [n.rsplit(".", 2)[-2] for n in manifest(site.root)["files"].values()]
     context.set_offline(True)
     page.reload()
     probs = page.evaluate(PREDICT)
