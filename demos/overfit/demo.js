@@ -56,7 +56,7 @@ function enhance(fig) {
       cTrain.setAttribute("cx", x); cTrain.setAttribute("cy", yAt(tr, key).toFixed(1));
       cTest.setAttribute("cx", x); cTest.setAttribute("cy", yAt(te, key).toFixed(1));
       cursor.classList.add("nnv-on");
-      const gap = key === "acc" ? L.lPts.replace("{v}", (100 * (tr - te)).toFixed(1)) : (te - tr).toFixed(3);
+      const gap = key === "acc" ? L.lPts.replace("{v}", (100 * (tr - te)).toFixed(1)).replace("\n", " ") : (te - tr).toFixed(3);
       const text = `${L.lEpochN.replace("{e}", hist.epoch[i])}\n${L.lTrain} ${fmt[key](tr)}\n${L.lTest} ${fmt[key](te)}\n${L.lGap} ${gap}`;
       placeTip(plot, tip, cTest.getBBox().width ? cTest : line, text);
       tip.dataset.epoch = hist.epoch[i];

@@ -240,6 +240,15 @@ def test_sweep_tooltip_on_hover_and_keyboard_focus(open_page, charts):
 
 # --------------------------------------------------------------------------- overfit
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_overfit_gap_label_stays_inside_its_chart(open_page, lang):
+    """"10.8 个百分点" on one line ran past the right edge of the chart and was cut off."""
+    pg = open_page(lang, width=375)
+    right = pg.evaluate("""() => [...document.querySelectorAll('.nnv-overfit .nnv-gap text')].map(t => {
+        const b = t.getBBox(); return [t.textContent, b.x + b.width, t.ownerSVGElement.viewBox.baseVal.width]; })""")
+    assert right and all(r <= w for _, r, w in right), right
+
+
 def test_overfit_draws_every_epoch_and_marks_the_final_gap(open_page, charts):
     pg = open_page()
     panels = pg.locator(".nnv-overfit svg[data-history]")

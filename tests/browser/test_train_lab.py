@@ -178,3 +178,21 @@ def test_keyboard_and_touch_at_375px_in_chinese(open_page):
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
     box = fig.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_network_name_fits_its_select_at_1280_px(browser, lab_site, lang):
+    """A closed <select> cuts its text silently ("No hidden layer (10 temp…"): every option's text,
+    measured in the select's own font, must fit inside it beside the arrow (no runtime needed)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(lab_site[1] + f"{lang}/looking-inside.html")
+        fits = page.evaluate("""() => [...document.querySelectorAll('.train-settings select')].flatMap(sel => {
+            const cs = getComputedStyle(sel), ctx = document.createElement('canvas').getContext('2d');
+            ctx.font = cs.font;
+            const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20;  // the arrow
+            return [...sel.options].map(o => [o.text, Math.ceil(ctx.measureText(o.text).width), Math.floor(room)]);
+        })""")
+    finally:
+        page.close()
+    assert fits and all(w <= room for _, w, room in fits), [f for f in fits if f[1] > f[2]]
