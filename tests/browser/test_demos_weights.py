@@ -467,7 +467,8 @@ def test_no_horizontal_overflow_at_375px(open_page, path):
     if "live" in path:
         pg.locator(".nv-templates .nv-dot").scroll_into_view_if_needed()
         pg.wait_for_selector(".nv-templates[data-computed]", state="attached", timeout=120_000)
-    else:
+    else:   # the samples grid loads when it comes near the viewport (samples.nearView), as a reader scrolls to it
+        pg.locator('.nv-samples[data-dataset="fashion"]').scroll_into_view_if_needed()
         pg.wait_for_selector('.nv-samples[data-dataset="fashion"][data-shown]', state="attached")
     assert pg.evaluate("document.documentElement.scrollWidth") <= 375
     wide = pg.eval_on_selector_all(
