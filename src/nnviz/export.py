@@ -21,12 +21,16 @@ def write_json(path, obj):
     path.write_text(json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
 
-def write_png(path, array):
-    """array: (H, W) or (H, W, 3) uint8."""
+def save_png(path, img, **options):
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    Image.fromarray(array).save(buf, "PNG")
+    img.save(buf, "PNG", **options)
     path.write_bytes(buf.getvalue())
+
+
+def write_png(path, array):
+    """array: (H, W) or (H, W, 3) uint8."""
+    save_png(path, Image.fromarray(array))
 
 
 def write_grey_levels_png(path, array, levels):
@@ -34,10 +38,7 @@ def write_grey_levels_png(path, array, levels):
     index = np.round(array / (255 / (levels - 1))).astype(np.uint8)
     img = Image.fromarray(index, "P")
     img.putpalette([round(i * 255 / (levels - 1)) for i in range(levels) for _ in range(3)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    img.save(buf, "PNG", optimize=True, bits={2: 1, 4: 2, 16: 4}[levels])
-    path.write_bytes(buf.getvalue())
+    save_png(path, img, optimize=True, bits={2: 1, 4: 2, 16: 4}[levels])
 
 
 def params_count(layers):
