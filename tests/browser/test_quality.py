@@ -34,6 +34,7 @@ AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CHAPTERS = ("en/looking-inside.html", "zh/looking-inside.html")
 INDEXES = ("index.html", "zh/index.html")
 READY_TIMEOUT = 240_000      # ms: the runtime on a loaded 2-core machine
+MAX_SCROLL_STEPS = 400       # 400 x 720 px: far longer than any page
 
 # Serious axe violations in demos owned by others, reported and routed but not yet fixed.
 # Each entry: (rule, a class every failing element has) -> why it is still open. A page with only
@@ -256,25 +257,47 @@ class Tab:
 
 def settle(page):
     """Start the runtime, scroll through the page so every demo initialises, wait until every live
-    demo is ready and the network is quiet, then go back to the top."""
+    demo is ready and the network is quiet, then go back to the top.
+
+    No step waits without a bound: Playwright's evaluate has no timeout, and once in CI the
+    animation frames this used to await never came (the test hung until pytest-timeout). Each
+    scroll now waits for two frames or 250 ms, whichever is first, and counts the frames that
+    did not come; the readiness wait polls on a timer, not on frames, and says how many stalled."""
     live = page.locator("[data-live-demo]").count()
     if live:
         try:
             page.evaluate("() => nnviz.start()")
         except Exception as e:
             raise AssertionError(f"the runtime did not load: {e}") from None
-    page.evaluate("""async () => {
-        for (let y = 0; y < document.documentElement.scrollHeight; y += Math.floor(innerHeight * 0.8)) {
-            window.scrollTo(0, y);   // two frames: IntersectionObserver callbacks have run
-            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-        }
-    }""")
+    walk = scroll_through(page)
+    if walk["stalled"]:             # frames stop for a page Chromium thinks is in the background
+        page.bring_to_front()
+        walk = scroll_through(page)
+    assert walk["steps"] < MAX_SCROLL_STEPS, f"{page.url}: the page kept growing while scrolled ({walk})"
     if live:
-        page.wait_for_function("""() => [...document.querySelectorAll('[data-live-demo]')]
-                                      .every((d) => d.classList.contains('runtime-ready'))""",
-                               timeout=READY_TIMEOUT)
+        try:
+            page.wait_for_function("""() => [...document.querySelectorAll('[data-live-demo]')]
+                                          .every((d) => d.classList.contains('runtime-ready'))""",
+                                   timeout=READY_TIMEOUT, polling=200)
+        except Exception as e:
+            raise AssertionError(f"{page.url}: live demos not ready ({walk['stalled']} of "
+                                 f"{2 * walk['steps']} animation frames never came): {e}") from None
     page.wait_for_load_state("networkidle")
     page.evaluate("() => window.scrollTo(0, 0)")
+
+
+def scroll_through(page):
+    """Scroll down in steps of 0.8 screens, two frames (or 250 ms) at each: {steps, stalled, height}."""
+    return page.evaluate("""async (maxSteps) => {
+        const frame = () => new Promise((r) => { requestAnimationFrame(() => r(1)); setTimeout(() => r(0), 250); });
+        let steps = 0, stalled = 0;
+        for (let y = 0; y < document.documentElement.scrollHeight && steps < maxSteps; y += Math.floor(innerHeight * 0.8)) {
+            window.scrollTo(0, y);   // two frames: IntersectionObserver callbacks have run
+            stalled += 2 - (await frame()) - (await frame());
+            steps++;
+        }
+        return {steps, stalled, height: document.documentElement.scrollHeight};
+    }""", MAX_SCROLL_STEPS)
 
 
 @pytest.fixture

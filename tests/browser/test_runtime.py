@@ -290,7 +290,9 @@ def test_runtime_starts_when_idle_but_waits_for_a_demo_under_save_data(page):
     page.goto(page.server.url + "en/far.html", wait_until="load")
     # structural, not timed: after two frames every IntersectionObserver has delivered its first
     # (not intersecting) entry, and idle callbacks have run; under saveData nothing else starts it
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    two_frames = """() => new Promise((r) => { requestAnimationFrame(() => requestAnimationFrame(() => r(true)));
+                                              setTimeout(() => r(false), 30000); })"""
+    assert page.evaluate(two_frames), "no animation frame came in 30 s"   # evaluate has no timeout
     page.evaluate("() => new Promise((r) => requestIdleCallback(() => requestIdleCallback(r)))")
     assert page.get_attribute("html", "data-runtime") == "idle"
     assert not [u for u in page.requests if "/runtime/" in u or "worker.js" in u], page.requests
