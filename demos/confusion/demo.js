@@ -7,7 +7,7 @@
  * Items carry data-index (test index) and data-prob (the network's probability for its answer).
  */
 import {attachLoupe} from "../../js/loupe.js";
-import {cropTile, loadImage, loadJSON, loadSamples, rovingGrid, setupEach} from "../../js/samples.js";
+import {ANALYSIS_MARGIN, cropTile, loadImage, loadJSON, loadSamples, nearView, rovingGrid, setupEach} from "../../js/samples.js";
 import {pct} from "../../js/format.js";
 
 function fill(template, values) {
@@ -66,11 +66,12 @@ function setup(fig) {
   let assets = null;          // {analysis, samples, means|null} once loaded
   let failed = false;
 
-  const load = Promise.all([   // at once, not when near (nearView): its panel's height would jump
+  // a screen ahead of the reader: the panel grows when its pictures come, and should be full by then
+  const load = nearView(fig, ANALYSIS_MARGIN).then(() => Promise.all([
     loadJSON(`${model}/analysis.json`),
     loadSamples(fig.dataset.dataset),
     loadImage(`${model}/cell-means.png`).catch(() => null),
-  ]).then(([analysis, samples, means]) => { assets = {analysis, samples, means}; });
+  ])).then(([analysis, samples, means]) => { assets = {analysis, samples, means}; });
 
   function gallery(section, rows, note) {
     section.querySelector(".cm-note").textContent = note;

@@ -7,7 +7,7 @@
  * data-index and data-kind ("fixed" | "broke").
  */
 import {attachLoupe} from "../../js/loupe.js";
-import {loadJSON, loadSamples, rovingGrid, setupEach} from "../../js/samples.js";
+import {ANALYSIS_MARGIN, loadJSON, loadSamples, nearView, rovingGrid, setupEach} from "../../js/samples.js";
 
 function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (m, key) => (key in values ? values[key] : m));
@@ -41,7 +41,8 @@ function setup(fig) {
   let assets = null;
   let failed = false;
 
-  const load = Promise.all([loadJSON(`compare/${A}__${B}.json`), loadSamples(fig.dataset.dataset)])
+  const load = nearView(fig, ANALYSIS_MARGIN)     // a screen ahead: the panel grows when they come
+    .then(() => Promise.all([loadJSON(`compare/${A}__${B}.json`), loadSamples(fig.dataset.dataset)]))
     .then(([compare, samples]) => { assets = {compare, samples}; });
 
   /** [[testIndex, wrong prediction], ...] of one kind for cell (i, j). */

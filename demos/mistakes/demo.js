@@ -19,7 +19,7 @@ function setup(fig) {
     button.hidden = false;
     fold(true);
   }
-  loadSamples(fig.dataset.dataset).then((samples) => {
+  loadSamples(fig.dataset.dataset, fig).then((samples) => {   // its tiles keep their size: when near
     for (const li of fig.querySelectorAll(".mk-item")) {
       const canvas = samples.canvas(+li.dataset.index);
       canvas.setAttribute("aria-hidden", "true");

@@ -6,7 +6,7 @@
  * sums z of the model's own forward pass; this file only draws them.
  * Choosing a new test image selects its winning class; any class can then be chosen by its row.
  */
-import {loadJSON, loadSamples, setupEach} from "../../js/samples.js";
+import {ANALYSIS_MARGIN, loadJSON, loadSamples, nearView, setupEach} from "../../js/samples.js";
 import {fixed as fmt, pct as percent} from "../../js/format.js";
 import {paintImage} from "../../js/paint.js";
 
@@ -21,7 +21,8 @@ function signed(v, digits = 2) {
 /* ------------------------------------------------------------ test images from the sample sprite */
 
 /** The dataset's sample sprite: {count, index(slot), label(slot), canvas(slot), pixels(slot)}. */
-async function loadSprite(dataset) {
+async function loadSprite(dataset, fig) {
+  await nearView(fig, ANALYSIS_MARGIN);    // a screen ahead of the reader, not on every visit
   const [samples, meta] = await Promise.all([loadSamples(dataset), loadJSON(`${dataset}/samples.json`)]);
   return {
     count: meta.index.length,
@@ -242,7 +243,7 @@ function setup(fig) {
     });
   }
 
-  loadSprite(fig.dataset.dataset).then((sprite) => {
+  loadSprite(fig.dataset.dataset, fig).then((sprite) => {
     state.sprite = sprite;
     state.slot = Math.max(0, sprite.slotOf(Number(fig.dataset.first)));
     drawX(state.slot);

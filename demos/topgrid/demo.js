@@ -31,7 +31,7 @@ function setup(fig) {
     if (cell) cell.focus();
   });
 
-  loadSamples(fig.dataset.dataset).then((samples) => inSlices(cells, (cell) => {   // no long task
+  loadSamples(fig.dataset.dataset, fig).then((samples) => inSlices(cells, (cell) => {   // no long task
     if (cell.dataset.index === undefined) return;
     const canvas = samples.canvas(+cell.dataset.index);
     canvas.setAttribute("aria-hidden", "true");

@@ -4,8 +4,9 @@
  *   (from static/demos/NAME/demo.js; percentages: format.js; paths below are relative to site/data/, found from this file's own
  *   URL, so it works from any page.)
  *
- *   loadSamples(dataset, near)  Promise of the sample sprite data/<dataset>/samples.{png,json}; with an
- *                         element `near`, fetched only once that element nears the viewport (nearView)
+ *   loadSamples(dataset, near, margin)  Promise of the sample sprite data/<dataset>/samples.{png,json};
+ *                         with an element `near`, fetched only once that element is within `margin`
+ *                         px of the viewport (nearView)
  *       s.has(i)            whether test image i (index in the official test order) is in the sprite
  *       s.label(i)          its true class (int), s.classes its dataset's class names, s.tile its size
  *       s.canvas(i, alt)    a new <canvas class="sample"> holding image i at its own size (tile x tile);
@@ -31,9 +32,10 @@
  *                         the neuron's weights) show their layer-1 strip in fig's .nv-strip-box on
  *                         hover, focus or tap; a tap or Enter/Space pins one (aria-pressed), again
  *                         releases it. Strings: fig's data-strings; model: fig's data-strips.
- *   nearView(el)          Promise that resolves once el is within 300 px of the viewport:
+ *   nearView(el, margin)  Promise that resolves once el is within margin (300) px of the viewport:
  *                         what a demo needs only for the reader's eyes (sprites, hover strips) waits for
- *                         it, so a first visit neither downloads nor draws what is far below
+ *                         it, so a first visit neither downloads nor draws what is far away. A demo
+ *                         whose panel grows when its pictures come asks from further (ANALYSIS_MARGIN)
  *   setupEach(els, setup) setup(el) for each element, each in a task of its own: the demos' set-up
  *                         ran in the one task that ran every module, ~100 ms while the runtime starts
  *   inSlices(items, fn)   fn(item) for each item, yielding to the event loop every ~10 ms (Promise):
@@ -97,12 +99,14 @@ export function cropTile(img, tile, row, col, alt) {
   return tileCanvas(img, tile, col * tile, row * tile, alt);
 }
 
-export function nearView(el) {
+export const ANALYSIS_MARGIN = 1000;   // px: about a screen ahead, so the pictures are in before the reader
+
+export function nearView(el, margin = 300) {
   if (!el || !("IntersectionObserver" in window)) return Promise.resolve();
   return new Promise((resolve) => {
     const observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); resolve(); }
-    }, {rootMargin: "300px 0px"});
+    }, {rootMargin: `${margin}px 0px`});
     observer.observe(el);
   });
 }
@@ -122,8 +126,8 @@ export async function inSlices(items, fn) {
   }
 }
 
-export async function loadSamples(dataset, near) {
-  if (near) await nearView(near);
+export async function loadSamples(dataset, near, margin) {
+  if (near) await nearView(near, margin);
   return once("samples:" + dataset, async () => {
     const [meta, img] = await Promise.all([loadJSON(`${dataset}/samples.json`),
                                            loadImage(`${dataset}/samples.png`)]);

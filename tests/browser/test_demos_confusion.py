@@ -83,9 +83,7 @@ def open_page(browser, demo_server):
         pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.goto(f"{demo_server}{lang}/demos.html")
-        pg.wait_for_function("""() => [["demo-confusion", "cm-ready"], ["demo-topgrid", "tg-ready"],
-            ["demo-mistakes", "mk-ready"], ["demo-diffmatrix", "dm-ready"]].every(([demo, ready]) =>
-            [...document.querySelectorAll("figure." + demo)].every(f => f.classList.contains(ready)))""")
+        bring_each_near(pg)
         return pg
 
     yield open_
@@ -93,6 +91,55 @@ def open_page(browser, demo_server):
         ctx.close()
     assert_all_local(requests)
     assert not errors, errors
+
+
+READY = {"demo-confusion": "cm-ready", "demo-topgrid": "tg-ready", "demo-mistakes": "mk-ready",
+         "demo-diffmatrix": "dm-ready"}
+
+
+def bring_each_near(pg):
+    """Scroll to each analysis figure in turn until its pictures are in (they load once near the
+    viewport), then back to the top."""
+    for demo, ready in READY.items():
+        figs = pg.locator(f"figure.{demo}")
+        for k in range(figs.count()):
+            figs.nth(k).scroll_into_view_if_needed()
+            pg.wait_for_function("(f) => f.classList.contains('%s')" % ready, arg=figs.nth(k).element_handle())
+    pg.evaluate("() => window.scrollTo(0, 0)")
+
+
+def test_far_figures_load_their_pictures_when_near_and_keep_their_size(browser, demo_server):
+    """A figure far below the viewport fetches nothing; brought near, it loads. The top-grid and
+    mistakes figures are as tall before their pictures come as after (the squares are reserved)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        requests = []
+        ctx.on("request", lambda r: requests.append(r.url))
+        pg = ctx.new_page()
+        pg.goto(f"{demo_server}en/demos.html")
+        pg.wait_for_function("() => document.querySelector('figure.demo-confusion').classList.contains('cm-ready')")
+        margin = pg.evaluate(f"async () => (await import('{demo_server}static/js/samples.js')).ANALYSIS_MARGIN")
+        assert 300 <= margin <= 2000, margin
+        pg.evaluate("() => new Promise((r) => setTimeout(r, 300))")    # every observer has answered
+        figs = pg.evaluate("""(margin) => [...document.querySelectorAll('figure.demo')].map((f) => ({
+            demo: [...f.classList].find((c) => /^demo-(confusion|topgrid|mistakes|diffmatrix)$/.test(c)),
+            model: f.dataset.model || '', far: f.getBoundingClientRect().top > innerHeight + margin,
+            canvases: f.querySelectorAll('canvas').length, height: f.getBoundingClientRect().height,
+            ready: [...f.classList].some((c) => /-ready$/.test(c))})).filter((f) => f.demo)""", margin)
+        far = [f for f in figs if f["far"]]
+        assert any(f["demo"] == "demo-diffmatrix" for f in far), figs
+        for f in far:
+            assert not f["ready"] and not f["canvases"], f"{f['demo']} {f['model']} loaded while far: {f}"
+        assert not [u for u in requests if u.endswith(COMPARE)], "the diff matrix's data came while it was far"
+        bring_each_near(pg)
+        assert [u for u in requests if u.endswith(COMPARE)]
+        after = pg.evaluate("""() => [...document.querySelectorAll('figure.demo')].filter((f) =>
+            /demo-(confusion|topgrid|mistakes|diffmatrix)/.test(f.className)).map((f) => f.getBoundingClientRect().height)""")
+        for f, h in zip(figs, after):
+            if f["demo"] in ("demo-topgrid", "demo-mistakes"):
+                assert abs(h - f["height"]) < 1, f"{f['demo']} {f['model']} grew from {f['height']} to {h} px"
+    finally:
+        ctx.close()
 
 
 # --------------------------------------------------------------------------- helpers

@@ -280,9 +280,10 @@ def test_small_cells_and_bars_have_a_32_px_loupe_on_a_phone(browser, site_dir, c
         try:
             page = context.new_page()
             page.goto(url + chapter_pages[0])
-            page.locator(".demo-confusion").first.scroll_into_view_if_needed()   # its pictures load once near
-            page.wait_for_function("() => ['.nv-hidden.nv-ready', '.demo-confusion.cm-ready', '.demo-diffmatrix.dm-ready',"
-                                   " '.demo-topgrid.tg-ready'].every((s) => document.querySelector(s))")   # images drawn: layout settled
+            for fig, ready in ((".nv-hidden", "nv-ready"), (".demo-confusion", "cm-ready"),
+                               (".demo-diffmatrix", "dm-ready"), (".demo-topgrid", "tg-ready")):
+                page.locator(fig).first.scroll_into_view_if_needed()   # its pictures load once near
+                page.wait_for_selector(f"{fig}.{ready}", state="attached")   # images drawn: layout settled
             page.evaluate("() => document.fonts.ready.then(() => true)")
             for fig, target, pick_js, middle, right in LOUPED:
                 sizes = page.evaluate(LOUPE_SIZES_JS, [fig, target])
