@@ -12,7 +12,8 @@
  *       visit most of a second; at rest Chromium's disk cache checks its own entries). A copy without
  *       the header (put there by anything else) is hashed before use; a damaged one is dropped and
  *       fetched again.
- *   everything else (pages, scripts, models, pictures): network first, the cached copy offline.
+ *   everything else (pages, scripts, models, pictures): network first, the cached copy offline;
+ *       a page's request is the navigation preload one, sent while this worker starts.
  */
 "use strict";
 
@@ -36,9 +37,11 @@ self.addEventListener("install", (event) => {
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(caches.keys()
+  // navigation preload: a page's request starts while this worker boots, not after
+  const preload = self.registration.navigationPreload ? self.registration.navigationPreload.enable() : null;
+  event.waitUntil(Promise.all([preload, caches.keys()
     .then((keys) => Promise.all(keys.filter((k) => k.startsWith("nnviz-") && k !== CACHE)
-      .map((k) => caches.delete(k))))
+      .map((k) => caches.delete(k))))])
     .then(() => self.clients.claim()));
 });
 
@@ -102,7 +105,7 @@ async function keep(cache, request, response) {
 async function networkFirst(request, event) {
   const cache = await caches.open(CACHE);
   try {
-    const response = await fetch(request);
+    const response = (await event.preloadResponse) || await fetch(request);
     if (response.ok && response.type === "basic") event.waitUntil(keep(cache, request, response.clone()));
     return response;
   } catch (e) {

@@ -287,10 +287,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve_folder(folder):
+def serve_folder(folder, log=None):
     """Serve `folder` on 127.0.0.1 at a free port, in a thread, with real MIME types and the CSP
-    header; yields the base URL ("http://127.0.0.1:PORT/")."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+    header; yields the base URL ("http://127.0.0.1:PORT/"). With a list `log`, each request's
+    (path, headers) is appended to it."""
+    handler = Handler
+    if log is not None:
+        class handler(Handler):
+            def send_head(self):
+                log.append((self.path, dict(self.headers)))
+                return super().send_head()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:

@@ -79,6 +79,22 @@ def test_second_visit_works_offline(own_site, context):
     assert_all_local(context.requests)
 
 
+def test_a_page_request_starts_while_the_service_worker_boots(tmp_path, context):
+    """Navigation preload: once the service worker is active, a page's request is sent by the
+    browser at once (it carries Service-Worker-Navigation-Preload) and the worker answers with it,
+    instead of booting first and fetching again."""
+    site, log = build_fixture_site(tmp_path / "site"), []
+    with serve_folder(site.root, log=log) as url:
+        page = first_visit(context, url)
+        assert page.evaluate("async () => (await navigator.serviceWorker.ready).navigationPreload.getState()")["enabled"]
+        del log[:]
+        page.reload()
+        assert page.evaluate(PREDICT)
+        pages = [h for path, h in log if path.startswith("/en/demo.html")]
+        assert pages and all(h.get("Service-Worker-Navigation-Preload") == "true" for h in pages), pages
+        assert len(pages) == 1, "the worker fetched the page again instead of using the preload"
+
+
 def test_a_damaged_cached_file_is_detected_and_fetched_again(own_site, context):
     site, url = own_site
     name = manifest(site.root)["files"][WASM]
