@@ -105,6 +105,7 @@ def main(argv=None):
             if part not in parts:
                 continue
             report["load"][part] = loadavg()
+            report.setdefault("measured", {})[part] = report["machine"]["date"]   # when each part last ran
             report["errors"].pop(part, None)
             t0 = time.perf_counter()
             try:
