@@ -286,6 +286,15 @@ class Server:
     site: Site
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A page closed mid-download (a test ending while pictures still load) breaks its connection:
+    that is the browser's right, not an error worth a traceback in the log."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def serve_folder(folder, log=None):
     """Serve `folder` on 127.0.0.1 at a free port, in a thread, with real MIME types and the CSP
@@ -297,7 +306,7 @@ def serve_folder(folder, log=None):
             def send_head(self):
                 log.append((self.path, dict(self.headers)))
                 return super().send_head()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    httpd = QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
