@@ -108,6 +108,14 @@ def bring_each_near(pg):
     pg.evaluate("() => window.scrollTo(0, 0)")
 
 
+# each analysis figure of the page: which demo, how far, how tall, whether its pictures are in
+ANALYSIS_FIGS = """(margin) => [...document.querySelectorAll('figure.demo')].map((f) => ({
+    demo: [...f.classList].find((c) => /^demo-(confusion|topgrid|mistakes|diffmatrix)$/.test(c)),
+    model: f.dataset.model || '', far: f.getBoundingClientRect().top > innerHeight + margin,
+    canvases: f.querySelectorAll('canvas').length, height: f.getBoundingClientRect().height,
+    ready: [...f.classList].some((c) => /-ready$/.test(c))})).filter((f) => f.demo)"""
+
+
 def test_far_figures_load_their_pictures_when_near_and_keep_their_size(browser, demo_server):
     """A figure far below the viewport fetches nothing; brought near, it loads. The top-grid and
     mistakes figures are as tall before their pictures come as after (the squares are reserved)."""
@@ -121,11 +129,7 @@ def test_far_figures_load_their_pictures_when_near_and_keep_their_size(browser, 
         margin = pg.evaluate(f"async () => (await import('{demo_server}static/js/samples.js')).ANALYSIS_MARGIN")
         assert 300 <= margin <= 2000, margin
         pg.evaluate("() => new Promise((r) => setTimeout(r, 300))")    # every observer has answered
-        figs = pg.evaluate("""(margin) => [...document.querySelectorAll('figure.demo')].map((f) => ({
-            demo: [...f.classList].find((c) => /^demo-(confusion|topgrid|mistakes|diffmatrix)$/.test(c)),
-            model: f.dataset.model || '', far: f.getBoundingClientRect().top > innerHeight + margin,
-            canvases: f.querySelectorAll('canvas').length, height: f.getBoundingClientRect().height,
-            ready: [...f.classList].some((c) => /-ready$/.test(c))})).filter((f) => f.demo)""", margin)
+        figs = pg.evaluate(ANALYSIS_FIGS, margin)
         far = [f for f in figs if f["far"]]
         assert any(f["demo"] == "demo-diffmatrix" for f in far), figs
         for f in far:
@@ -133,11 +137,11 @@ def test_far_figures_load_their_pictures_when_near_and_keep_their_size(browser, 
         assert not [u for u in requests if u.endswith(COMPARE)], "the diff matrix's data came while it was far"
         bring_each_near(pg)
         assert [u for u in requests if u.endswith(COMPARE)]
-        after = pg.evaluate("""() => [...document.querySelectorAll('figure.demo')].filter((f) =>
-            /demo-(confusion|topgrid|mistakes|diffmatrix)/.test(f.className)).map((f) => f.getBoundingClientRect().height)""")
-        for f, h in zip(figs, after):
+        after = pg.evaluate(ANALYSIS_FIGS, margin)
+        assert [f["demo"] for f in after] == [f["demo"] for f in figs]
+        for f, a in zip(figs, after):
             if f["demo"] in ("demo-topgrid", "demo-mistakes"):
-                assert abs(h - f["height"]) < 1, f"{f['demo']} {f['model']} grew from {f['height']} to {h} px"
+                assert abs(a["height"] - f["height"]) < 1, f"{f['demo']} {f['model']} grew from {f['height']} to {a['height']} px"
     finally:
         ctx.close()
 
