@@ -11,14 +11,13 @@ pycache: "second visit". The worker's performance marks (nnviz:*) give where the
 from __future__ import annotations
 
 import email.utils
-import functools
 import json
 import os
 import re
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 
+from browser import serve
 from machine import loadavg, log, median
 
 HASHED = re.compile(r"\.[0-9a-f]{8,}\.[a-z0-9]+$")
@@ -157,11 +156,7 @@ def bench_startup(browser, site, handler_base, chapter, runs):
     sent = [0]
     from nnviz.pages import CSP
     load = {"before": loadavg()}
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(c5_handler(handler_base, sent, CSP),
-                                                                    directory=str(site)))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd, base = serve(site, c5_handler(handler_base, sent, CSP), isolated=False)
     try:
         url = lab_state(browser, base, chapter)
         floor, cold, second = [], [], []

@@ -1,21 +1,20 @@
 """Where the main thread's long tasks go while the runtime starts (issue 13; a diagnostic, not
 part of `make bench`). Opens the deep link to the lab cold, under a Chromium trace, and prints each
 main-thread task over 50 ms with the trace events inside it that cost the most (style, layout,
-paint, parsing, script), so a change can be aimed at the real cost.
+paint, parsing, script; inclusive times, so nested events overlap), so a change can be aimed at
+the real cost.
 
     cd benchmarks && ../.venv/bin/python trace_startup.py ../site [runs]
 """
 from __future__ import annotations
 
 import collections
-import functools
 import sys
 import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import startup
-from browser import load_test_helpers
+from browser import load_test_helpers, serve
 from machine import CHAPTER, CHROMIUM
 
 CATEGORIES = "devtools.timeline,disabled-by-default-devtools.timeline,blink,loading,toplevel,v8"
@@ -33,17 +32,21 @@ def traced_answer(ctx, url):
     cdp.send("Tracing.start", {"categories": CATEGORIES, "transferMode": "ReportEvents"})
     m = startup.first_answer(page, url)
     cdp.send("Tracing.end")
-    while not done.is_set():
+    for _ in range(600):               # Playwright delivers the events only while it waits
+        if done.is_set():
+            break
         page.wait_for_timeout(100)
+    else:
+        raise SystemExit("trace_startup: Chromium sent no Tracing.tracingComplete within 60 s")
     return m, events
 
 
 def long_tasks(events):
     """-> [(start ms from the first main-thread event, duration ms, Counter of inner event ms)]."""
-    names = {(e["pid"], e["tid"]) for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"
+    mains = {(e["pid"], e["tid"]) for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"
              and e["args"]["name"] == "CrRendererMain"}
     parses = collections.Counter((e["pid"], e["tid"]) for e in events if e.get("name") == "ParseHTML")
-    main = max(names, key=lambda k: parses.get(k, 0))      # the chapter's renderer, not about:blank's
+    main = max(mains, key=lambda k: parses.get(k, 0))      # the chapter's renderer, not about:blank's
     ev = [e for e in events if (e["pid"], e["tid"]) == main and e.get("ph") == "X" and "dur" in e]
     t0 = min(e["ts"] for e in ev)
     out = []
@@ -59,14 +62,11 @@ def long_tasks(events):
 def main(site, runs):
     conftest, _ = load_test_helpers()
     from nnviz.pages import CSP
-    handler = startup.c5_handler(conftest.Handler, [0], CSP)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, base = serve(site, startup.c5_handler(conftest.Handler, [0], CSP), isolated=False)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=conftest.CHROMIUM_ARGS)
-        url = startup.lab_state(browser, f"http://127.0.0.1:{httpd.server_address[1]}/", CHAPTER)
+        url = startup.lab_state(browser, base, CHAPTER)
         for r in range(runs):
             ctx = browser.new_context(viewport={"width": 1280, "height": 900})
             ctx.add_init_script(startup.INIT)
