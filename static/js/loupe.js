@@ -17,8 +17,9 @@
  *
  * The loupe shows the tapped target and its neighbours (rows x cols around it) as 44 px buttons
  * named like the targets; a tap on one picks it and moves the loupe there, so a tap that landed a
- * cell off is put right with a second one. It closes with its × button, a tap elsewhere or
- * Escape; mouse and keyboard never open it (they are precise already). Its strings come from the
+ * cell off is put right with a second one; while it is open a mouse hover does not move the
+ * selection. It closes with its × button, a tap elsewhere or Escape; mouse and keyboard never
+ * open it (they are precise already). Its strings come from the
  * figure's data-loupe JSON {title, close} (the site-wide strings t.loupe and t.loupe_close).
  * area.loupe = {open(el), close(), box()} for tests.
  */
@@ -141,6 +142,9 @@ export function attachLoupe(area, selector, {pick, pos = cellPos, content = copy
   }
 
   area.addEventListener("pointerdown", (e) => { touch = e.pointerType === "touch"; });
+  // while open the loupe owns the selection: a mouse resting over the figure (a hybrid device, or
+  // the browser re-hovering after the tap moved the layout) must not move it off the tapped target
+  area.addEventListener("pointerover", (e) => { if (box && e.pointerType !== "touch") e.stopPropagation(); }, true);
   area.addEventListener("click", (e) => {
     const el = e.target.closest && e.target.closest(selector);
     if (touch && el && area.contains(el)) open(el);

@@ -300,6 +300,9 @@ def test_small_cells_and_bars_have_a_32_px_loupe_on_a_phone(browser, site_dir, c
                     assert got and {k: json.loads(got)[k] for k in ("i", "j", "h", "c") if k in want} == \
                         {k: want[k] for k in ("i", "j", "h", "c") if k in want}, f"{fig}: a tap at {fx, fy} of {middle} selected {got}"
                     assert page.locator(".loupe").is_visible(), f"{fig}: no loupe after a tap"
+                    page.locator(f"{fig} {target}{right}").first.dispatch_event(   # a mouse resting there
+                        "pointerover", {"pointerType": "mouse", "bubbles": True})
+                    assert selected(page, fig, pick_js) == got, f"{fig}: a mouse hover under the loupe moved the tap's selection"
                 tap_at(page, page.locator(f".loupe .loupe-cell{right}"), 0.5, 0.5)
                 got = json.loads(selected(page, fig, pick_js))
                 want = json.loads(page.evaluate("(e) => JSON.stringify(e.dataset)", page.locator(f"{fig} {target}{right}").first.element_handle()))
