@@ -229,9 +229,8 @@ document.addEventListener('securitypolicyviolation', (e) => window.__cspViolatio
 class Tab:
     """A page in its own context, recording requests, errors, console output and failed loads."""
 
-    def __init__(self, browser, url, scheme="light", width=1280, bypass_csp=False):
-        self.context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme,
-                                           bypass_csp=bypass_csp)
+    def __init__(self, browser, url, scheme="light", width=1280):
+        self.context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
         self.context.add_init_script(RECORD_CSP)
         self.requests, self.errors, self.failed = [], [], []
         self.context.on("request", lambda r: self.requests.append(r.url))
@@ -313,6 +312,22 @@ def tabs(browser, site_url):
         t.close()
 
 
+@pytest.fixture(scope="module")
+def settled(browser, site_url):
+    """settled(rel, scheme) -> a Tab with rel open and settled, shared by the checks that only
+    read the page (axe, colour scheme, text alternatives): a chapter takes seconds to settle."""
+    opened = {}
+
+    def get(rel, scheme="light"):
+        if (rel, scheme) not in opened:
+            opened[rel, scheme] = Tab(browser, site_url, scheme=scheme)
+            opened[rel, scheme].open(rel)
+        return opened[rel, scheme]
+    yield get
+    for t in opened.values():
+        t.close()
+
+
 # --------------------------------------------------------------------------- security (browser)
 
 @pytest.mark.parametrize("rel", CHAPTERS)
@@ -354,7 +369,8 @@ def test_live_demos_work_under_the_served_csp(tabs, rel, site_root):
 # --------------------------------------------------------------------------- accessibility
 
 def run_axe(page, tags=None):
-    page.add_script_tag(path=str(AXE))
+    if not page.evaluate("() => !!window.axe"):
+        page.evaluate(AXE.read_text())   # evaluated by the driver, so the page's CSP allows it
     return page.evaluate("""async (tags) => {
         const opts = {resultTypes: ['violations']};
         if (tags) opts.runOnly = {type: 'rule', values: tags};
@@ -385,11 +401,10 @@ def judge(violations, where):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("rel", INDEXES + CHAPTERS)
-def test_axe_finds_no_serious_violation(tabs, rel, scheme):
+def test_axe_finds_no_serious_violation(settled, rel, scheme):
     if not AXE.is_file():
         pytest.fail(f"{AXE} missing: run `npm ci` (axe-core is pinned in package.json)")
-    tab = tabs(scheme=scheme, bypass_csp=True)   # bypass only so axe can be injected
-    page = tab.open(rel)
+    page = settled(rel, scheme).page
     violations = run_axe(page)
     assert page.evaluate("() => window.axe.version")
     judge(violations, f"{rel} ({scheme})")
@@ -473,11 +488,10 @@ def test_keyboard_reaches_every_control_with_a_name(tabs, rel):
 
 
 @pytest.mark.parametrize("rel", CHAPTERS)
-def test_images_canvases_and_svgs_have_text_alternatives_once_live(tabs, rel):
+def test_images_canvases_and_svgs_have_text_alternatives_once_live(settled, rel):
     """After the demos have drawn (their pictures are made by scripts): every visible <img> has
     alt text, every visible <canvas> and role=img <svg> has an accessible name or is hidden."""
-    tab = tabs()
-    page = tab.open(rel)
+    page = settled(rel).page
     bad = page.evaluate("""() => {
         const named = (e) => (e.getAttribute('aria-label') || '').trim() ||
             (e.getAttribute('aria-labelledby') || '').split(/\\s+/).some((id) => id && document.getElementById(id)
@@ -518,9 +532,8 @@ LUMINANCE = """(sel) => {
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("rel", INDEXES + CHAPTERS)
-def test_pages_follow_prefers_color_scheme(tabs, rel, scheme):
-    tab = tabs(scheme=scheme)
-    page = tab.open(rel)
+def test_pages_follow_prefers_color_scheme(settled, rel, scheme):
+    page = settled(rel, scheme).page
     assert page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
     found = page.evaluate(LUMINANCE, "body, main, p, h1, h2, figure, figcaption, .demo, [data-demo], [data-live-demo]")
     assert len(found) > 3
