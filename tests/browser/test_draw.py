@@ -326,12 +326,15 @@ def shown_probs(page, lab=DEEP_LAB):
 
 
 def percent_text(p):
-    """demo.js's percent(): what the page prints for a probability."""
-    if p >= 0.9995:
+    """The lab's confidence text (sure() in demos/draw/dom.js), written here on its own: whole
+    percents from 10% up to 99.5%, one decimal outside that; a p < 1 never reads 100%, nor a
+    p > 0 0%."""
+    s = f"{100 * p:.{0 if 0.1 <= p < 0.995 else 1}f}"
+    if p < 1 and float(s) >= 100:
         return ">99.9%"
-    if 0 < p < 0.0005:
+    if p > 0 and float(s) <= 0:
         return "<0.1%"
-    return f"{100 * p:.{0 if p >= 0.1 else 1}f}%"
+    return s + "%"
 
 
 def clear(page, lab=DEEP_LAB):
