@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import forward, lab, train
-from .common import atomic_write
+from .common import atomic_write, pct
 
 TRAIN, TEST = 5000, 2000     # images exported for the lab (SIZES' largest; the held-out set)
 SUBSET_SEED = 14
@@ -100,10 +100,6 @@ def experiments(blob, manifest, cache, progress=print):
     result = _experiments(lab.unpack(blob, manifest))
     atomic_write(path, json.dumps(result, sort_keys=True).encode())
     return result
-
-
-def pct(x, digits=1):
-    return f"{100 * x:.{digits}f}%"
 
 
 def chapter_vars(result, manifest):
