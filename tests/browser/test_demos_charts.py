@@ -21,6 +21,7 @@ from PIL import Image
 
 from conftest import assert_all_local, chapter, context_from_site, serve_folder  # tests/browser/conftest.py
 from nnviz import cited, export
+from nnviz.common import pct
 from nnviz.render import render_site
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,10 +104,6 @@ def open_page(browser, charts_server):
         ctx.close()
     assert_all_local(requests)
     assert not errors, errors
-
-
-def pct(x, digits=1):
-    return f"{100 * x:.{digits}f}%"
 
 
 def visible_tip(pg, figure):

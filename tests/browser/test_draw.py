@@ -31,6 +31,7 @@ if str(Path(__file__).parent) not in sys.path:  # imported from outside pytest (
 from conftest import (PARITY_TOL, assert_all_local, float32_would_fail, missing,  # noqa: E402
                       nnviz_runtime, random_model, serve_folder, site_kinds)
 from nnviz import forward  # noqa: E402
+from nnviz.common import pct  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEEP, SOFT = "mnist-h16x16", "mnist-softmax"
@@ -326,15 +327,9 @@ def shown_probs(page, lab=DEEP_LAB):
 
 
 def percent_text(p):
-    """The lab's confidence text (sure() in demos/draw/dom.js), written here on its own: whole
-    percents from 10% up to 99.5%, one decimal outside that; a p < 1 never reads 100%, nor a
-    p > 0 0%."""
-    s = f"{100 * p:.{0 if 0.1 <= p < 0.995 else 1}f}"
-    if p < 1 and float(s) >= 100:
-        return ">99.9%"
-    if p > 0 and float(s) <= 0:
-        return "<0.1%"
-    return s + "%"
+    """The lab's confidence text (sure() in demos/draw/dom.js): whole percents from 10% up to
+    99.5%, one decimal outside that, with the site's rule that a p < 1 never reads 100%."""
+    return pct(p, 0 if 0.1 <= p < 0.995 else 1)
 
 
 def clear(page, lab=DEEP_LAB):
